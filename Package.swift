@@ -1,0 +1,54 @@
+// swift-tools-version: 6.1
+// k8s-inference-sim: small Unix tools that simulate CPU-bound inference traffic.
+import PackageDescription
+
+let package = Package(
+    name: "k8s-inference-sim",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "infer-serve", targets: ["infer-serve"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    ],
+    targets: [
+        // The one C dependency: jansson, reached only through JSONLines.
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        .target(name: "JSONLines", dependencies: ["CJansson"]),
+        .target(name: "InferModel"),
+        .target(name: "ToolSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "InferServer", dependencies: [
+            "InferModel", "JSONLines",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
+        .executableTarget(name: "infer-serve", dependencies: [
+            "InferServer", "ToolSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "JSONLinesTests", dependencies: ["JSONLines"]),
+        .testTarget(name: "InferModelTests", dependencies: ["InferModel"]),
+        .testTarget(name: "InferServerTests", dependencies: [
+            "InferServer", "JSONLines",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ], exclude: ["Fixtures"]),
+        // Runs the built executables (swift build first; bin/test does).
+        .testTarget(name: "EndToEndTests", dependencies: [
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
+    ]
+)

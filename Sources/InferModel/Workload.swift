@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One inference request's work: generate `tokens` tokens at `workMs` CPU ms each.
+public struct Workload: Sendable {
+    public let model: Model
+    public let calibration: Calibration
+
+    public init(model: Model, calibration: Calibration) {
+        self.model = model
+        self.calibration = calibration
+    }
+
+    /// What a run produced and cost.
+    public struct Result: Sendable {
+        public let tokens: [Int]
+        public let text: String
+        /// Wall time of the computation, in milliseconds.
+        public let computeMs: Double
+        /// CPU time of the computation, in seconds.
+        public let cpuSeconds: Double
+        public let passes: Int
+    }
+
+    /// Forward passes for a request; `costFactor` scales it (1 = nominal, jitter
+    /// draws around it). At least one pass per token, so output is always defined.
+    public func passes(tokens: Int, workMs: Double, costFactor: Double = 1) -> Int {
+        let total = (Double(tokens) * workMs * costFactor * calibration.passesPerMs).rounded()
+        return max(tokens, Int(min(total, Double(Int32.max))))
+    }
+
+    /// Runs the work on the calling thread (a compute-pool thread, never an event loop).
+    public func run(input: some Collection<UInt8>, tokens: Int, passes total: Int) -> Result {
+        let wall = CPUClock.monotonicNanos()
+        let cpu = CPUClock.threadNanos()
+        // Spread the passes evenly over the tokens.
+        let each = total / max(tokens, 1)
+        let extra = total % max(tokens, 1)
+        let ids = model.generate(input: input, tokens: tokens) { t in each + (t < extra ? 1 : 0) }
+        let cpuSeconds = Double(CPUClock.threadNanos() - cpu) / 1e9
+        let computeMs = Double(CPUClock.monotonicNanos() - wall) / 1e6
+        return Result(tokens: ids, text: Model.text(ids), computeMs: computeMs, cpuSeconds: cpuSeconds, passes: total)
+    }
+}
+
+/// Cost jitter: a lognormal factor with mean 1, so the average load stays what
+/// `--work-ms` says while single requests spread out like real inference.
+public struct Jitter: Sendable {
+    public let sigma: Double
+
+    public init(sigma: Double) { self.sigma = sigma }
+
+    public func factor(using rng: inout some RandomNumberGenerator) -> Double {
+        guard sigma > 0 else { return 1 }
+        // Box–Muller for a standard normal draw.
+        let u1 = Double.random(in: Double.ulpOfOne..<1, using: &rng)
+        let u2 = Double.random(in: 0..<1, using: &rng)
+        let z = (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+        return exp(sigma * z - sigma * sigma / 2)
+    }
+}

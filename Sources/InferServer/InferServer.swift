@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Hummingbird
+import InferModel
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// infer-serve as a library: builds the application a test can run in-process, and
+/// runs it with calibration, signal handling and draining for the executable.
+public struct InferServer: Sendable {
+    public static let version = "0.1.0"
+
+    public let config: ServerConfig
+    public let state = ServerState()
+    public let pool: ComputePool
+    public let metrics = ServerMetrics(version: InferServer.version)
+    public let pod: String
+    let logger: Logger
+
+    /// `environment` supplies POD_NAME (the replica name in responses; else the hostname).
+    public init(config: ServerConfig, logger: Logger, environment: [String: String]) {
+        self.config = config
+        self.logger = logger
+        let workers = config.workers > 0
+            ? config.workers
+            : CPUQuota.workers(quota: CPUQuota.detect(), cores: CPUQuota.onlineCores())
+        pool = ComputePool(workers: workers, maxQueue: config.maxQueue)
+        pod = environment["POD_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? InferServer.hostname()
+    }
+
+    /// The HTTP application: routes, middleware and the calibration service. Port 0 in
+    /// the configuration binds a free port (tests read it from `onServerRunning`).
+    public func buildApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: ServerMiddleware(metrics: metrics, pod: pod, accessLog: config.accessLog ? logger : nil))
+        InferRoutes(config: config, state: state, pool: pool, metrics: metrics, pod: pod, ids: RequestIDs()).register(on: router)
+        return Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000)))),
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
+            services: [CalibrationService(state: state, pool: pool, logger: logger)],
+            onServerRunning: onServerRunning,
+            logger: logger
+        )
+    }
+
+    /// Runs until SIGTERM/SIGINT, then: /readyz turns 503, the listener closes,
+    /// in-flight requests finish (at most `drainSeconds`), and it returns.
+    public func run() async throws {
+        logger.info("starting", metadata: Logger.Metadata(uniqueKeysWithValues:
+            (config.summary + [("compute_workers", String(pool.workers)), ("pod", pod), ("version", InferServer.version)])
+                .map { ($0.0, Logger.MetadataValue.string($0.1)) }))
+        let app = buildApplication { channel in
+            logger.info("listening", metadata: ["address": .string(channel.localAddress?.description ?? "?")])
+        }
+        var groupConfig = ServiceGroupConfiguration(
+            // Services shut down in reverse order: the drain flag flips before the server stops listening.
+            services: [.init(service: app), .init(service: DrainSignalService(state: state, logger: logger))],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        groupConfig.maximumGracefulShutdownDuration = .milliseconds(Int64(config.drainSeconds * 1000))
+        groupConfig.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: groupConfig).run()
+        await pool.shutdown()
+        logger.info("stopped")
+    }
+
+    static func hostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "unknown" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Calibrates the model on a compute thread after the listener is up (so /healthz
+/// answers at once and /readyz says "calibrating"), then idles until shutdown.
+struct CalibrationService: Service {
+    let state: ServerState
+    let pool: ComputePool
+    let logger: Logger
+
+    func run() async throws {
+        let (workload, _) = try await pool.run {
+            let model = Model()
+            return Workload(model: model, calibration: .measure(model: model))
+        }
+        state.calibrated(workload)
+        logger.info("calibrated", metadata: ["passes_per_ms": .stringConvertible(workload.calibration.passesPerMs)])
+        try? await gracefulShutdown()
+    }
+}
+
+/// Flips readiness to draining on the first shutdown signal.
+struct DrainSignalService: Service {
+    let state: ServerState
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        state.beginDrain()
+        logger.info("draining")
+    }
+}

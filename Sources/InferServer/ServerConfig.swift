@@ -1,0 +1,146 @@
+/// infer-serve's settings. Each has a flag and an environment variable of the same
+/// name (`--work-ms` / `INFER_WORK_MS`), so a ConfigMap sets what a person sets by hand;
+/// a flag wins over the environment.
+public struct ServerConfig: Sendable, Equatable {
+    public var host = "0.0.0.0"
+    public var port = 8080
+    /// CPU milliseconds of model work per generated token.
+    public var workMs = 10.0
+    /// Tokens generated when a request does not say.
+    public var defaultTokens = 1
+    /// Largest `tokens` a request may ask for.
+    public var maxTokens = 64
+    /// Lognormal sigma of the per-request cost factor; 0 = every request costs the same.
+    public var jitter = 0.0
+    /// Fraction of /infer requests answered 500 on purpose.
+    public var errorRate = 0.0
+    /// Compute threads; 0 = from the cgroup CPU quota, else the core count.
+    public var workers = 0
+    /// Requests admitted beyond the busy workers before shedding with 503.
+    public var maxQueue = 32
+    public var maxBody = 1 << 20
+    public var idleTimeout = 30.0
+    public var drainSeconds = 10.0
+    public var logLevel = "info"
+    public var accessLog = false
+
+    public init() {}
+
+    /// One setting as it is named on the command line and in the environment.
+    public struct Setting: Sendable {
+        public let flag: String
+        public var env: String { "INFER_" + String(flag.uppercased().map { $0 == "-" ? "_" : $0 }) }
+        let apply: @Sendable (inout ServerConfig, String) throws -> Void
+    }
+
+    /// Every setting, in the order `--help` and the man page list them.
+    public static let settings: [Setting] = [
+        .init(flag: "host") { c, v in c.host = try nonEmpty(v, "host") },
+        .init(flag: "port") { c, v in c.port = try integer(v, "port", 0...65535) },
+        .init(flag: "work-ms") { c, v in c.workMs = try number(v, "work-ms", 0.001...60_000) },
+        .init(flag: "tokens") { c, v in c.defaultTokens = try integer(v, "tokens", 1...100_000) },
+        .init(flag: "max-tokens") { c, v in c.maxTokens = try integer(v, "max-tokens", 1...100_000) },
+        .init(flag: "jitter") { c, v in c.jitter = try number(v, "jitter", 0...3) },
+        .init(flag: "error-rate") { c, v in c.errorRate = try number(v, "error-rate", 0...1) },
+        .init(flag: "workers") { c, v in c.workers = try integer(v, "workers", 0...1024) },
+        .init(flag: "max-queue") { c, v in c.maxQueue = try integer(v, "max-queue", 0...1_000_000) },
+        .init(flag: "max-body") { c, v in c.maxBody = try integer(v, "max-body", 1...(1 << 30)) },
+        .init(flag: "idle-timeout") { c, v in c.idleTimeout = try number(v, "idle-timeout", 0.01...86_400) },
+        .init(flag: "drain-seconds") { c, v in c.drainSeconds = try number(v, "drain-seconds", 0...3_600) },
+        .init(flag: "log-level") { c, v in
+            guard logLevels.contains(v) else { throw ConfigError(flag: "log-level", value: v, expected: "one of " + logLevels.joined(separator: ", ")) }
+            c.logLevel = v
+        },
+        .init(flag: "access-log") { c, v in c.accessLog = try boolean(v, "access-log") },
+    ]
+
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// Resolves the configuration: defaults, then the environment, then flags.
+    /// `flags` maps a flag name without dashes (`work-ms`) to its value.
+    public static func resolve(flags: [String: String], environment: [String: String]) throws(ConfigError) -> ServerConfig {
+        var config = ServerConfig()
+        for setting in settings {
+            do {
+                if let value = flags[setting.flag] {
+                    try setting.apply(&config, value)
+                } else if let value = environment[setting.env] {
+                    do { try setting.apply(&config, value) } catch let error as ConfigError { throw error.fromEnvironment(setting.env) }
+                }
+            } catch let error as ConfigError {
+                throw error
+            } catch {
+                throw ConfigError(flag: setting.flag, value: "", expected: "\(error)")
+            }
+        }
+        if config.defaultTokens > config.maxTokens {
+            throw ConfigError(flag: "tokens", value: String(config.defaultTokens), expected: "at most --max-tokens (\(config.maxTokens))")
+        }
+        return config
+    }
+
+    /// The effective configuration as log metadata, logged once at start.
+    public var summary: [(String, String)] {
+        [("host", host), ("port", String(port)), ("work_ms", String(workMs)), ("tokens", String(defaultTokens)),
+         ("max_tokens", String(maxTokens)), ("jitter", String(jitter)), ("error_rate", String(errorRate)),
+         ("workers", String(workers)), ("max_queue", String(maxQueue)), ("max_body", String(maxBody)),
+         ("idle_timeout", String(idleTimeout)), ("drain_seconds", String(drainSeconds)),
+         ("log_level", logLevel), ("access_log", String(accessLog))]
+    }
+
+    private static func nonEmpty(_ v: String, _ flag: String) throws(ConfigError) -> String {
+        guard !v.isEmpty else { throw ConfigError(flag: flag, value: v, expected: "a non-empty value") }
+        return v
+    }
+
+    private static func integer(_ v: String, _ flag: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard let i = Int(v), range.contains(i) else {
+            throw ConfigError(flag: flag, value: v, expected: "an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return i
+    }
+
+    private static func number(_ v: String, _ flag: String, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        guard let d = Double(v), d.isFinite, range.contains(d) else {
+            throw ConfigError(flag: flag, value: v, expected: "a number from \(format(range.lowerBound)) to \(format(range.upperBound))")
+        }
+        return d
+    }
+
+    private static func boolean(_ v: String, _ flag: String) throws(ConfigError) -> Bool {
+        switch v.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off", "": return false
+        default: throw ConfigError(flag: flag, value: v, expected: "true or false")
+        }
+    }
+
+    private static func format(_ d: Double) -> String {
+        d == d.rounded() ? String(Int(d)) : String(d)
+    }
+}
+
+/// An invalid setting: names it, the value given and what would be accepted.
+public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let flag: String
+    public let value: String
+    public let expected: String
+    /// Set when the value came from the environment rather than a flag.
+    public var env: String?
+
+    public init(flag: String, value: String, expected: String, env: String? = nil) {
+        self.flag = flag
+        self.value = value
+        self.expected = expected
+        self.env = env
+    }
+
+    func fromEnvironment(_ name: String) -> ConfigError {
+        ConfigError(flag: flag, value: value, expected: expected, env: name)
+    }
+
+    public var description: String {
+        let source = env.map { "\($0) (--\(flag))" } ?? "--\(flag)"
+        return "invalid \(source) '\(value)': expected \(expected)"
+    }
+}

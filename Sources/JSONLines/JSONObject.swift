@@ -1,0 +1,132 @@
+import CJansson
+
+/// A JSON value as the tools exchange it: objects of scalars.
+public enum JSONValue: Equatable, Sendable {
+    case missing
+    case null
+    case bool(Bool)
+    case integer(Int)
+    case real(Double)
+    case string(String)
+    /// An array or object nested inside; the tools read none, so its content is not kept.
+    case nested
+
+    /// The value as a number, whether written as an integer or a real.
+    public var number: Double? {
+        switch self {
+        case .integer(let i): Double(i)
+        case .real(let d): d
+        default: nil
+        }
+    }
+}
+
+/// Why a line is not a JSON object; `column` is 1-based, as jansson reports it.
+public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let message: String
+    public let column: Int
+    public var description: String { column > 0 ? "\(message) (column \(column))" : message }
+}
+
+/// A JSON object held by jansson: parse one from bytes, read its fields, or build
+/// one and serialize it. Keys keep their insertion order (jansson ≥ 2.8).
+public final class JSONObject: @unchecked Sendable {
+    // Not shared between threads after construction; @unchecked because json_t* is not Sendable.
+    private let root: UnsafeMutablePointer<json_t>
+
+    /// An empty object, to build.
+    public init() {
+        root = json_object()
+    }
+
+    /// Parses `bytes` (one document, nothing after it but whitespace); the top level must be an object.
+    public init(parsing bytes: UnsafeRawBufferPointer) throws(JSONParseError) {
+        var error = json_error_t()
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count > 0 else {
+            throw JSONParseError(message: "empty input", column: 0)
+        }
+        guard let parsed = json_loadb(base, bytes.count, 0, &error) else {
+            let message = withUnsafeBytes(of: &error.text) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            throw JSONParseError(message: message, column: Int(error.column))
+        }
+        guard parsed.pointee.type == JSON_OBJECT else {
+            json_decref(parsed)
+            throw JSONParseError(message: "not a JSON object", column: 1)
+        }
+        root = parsed
+    }
+
+    public convenience init(parsing bytes: some Collection<UInt8>) throws(JSONParseError) {
+        let array = Array(bytes)
+        var result: Result<JSONObject, JSONParseError>!
+        array.withUnsafeBytes { raw in
+            result = Result { () throws(JSONParseError) in try JSONObject(parsing: raw) }
+        }
+        self.init(taking: try result.get())
+    }
+
+    private init(taking other: JSONObject) {
+        root = json_incref(other.root)
+    }
+
+    deinit { json_decref(root) }
+
+    /// The value at `key`, or `.missing`.
+    public subscript(key: String) -> JSONValue {
+        guard let value = json_object_get(root, key) else { return .missing }
+        return JSONObject.decode(value)
+    }
+
+    /// Sets `key`; `.missing` removes it.
+    public func set(_ key: String, _ value: JSONValue) {
+        let encoded: UnsafeMutablePointer<json_t>?
+        switch value {
+        case .missing:
+            json_object_del(root, key)
+            return
+        case .null, .nested: encoded = json_null()
+        case .bool(let b): encoded = b ? json_true() : json_false()
+        case .integer(let i): encoded = json_integer(json_int_t(i))
+        case .real(let d): encoded = d.isFinite ? json_real(d) : json_null()
+        case .string(let s):
+            encoded = s.utf8.withContiguousStorageIfAvailable { buf in
+                buf.withMemoryRebound(to: CChar.self) { json_stringn_nocheck($0.baseAddress, $0.count) }
+            } ?? json_string_nocheck(s)
+        }
+        json_object_set_new(root, key, encoded)
+    }
+
+    /// Compact serialization, no trailing newline. Reals get `realPrecision`
+    /// significant digits (jansson's JSON_REAL_PRECISION; 17 round-trips a Double).
+    public func serialized(realPrecision: Int = 17) -> [UInt8] {
+        let flags = JSONObject.dumpFlags(realPrecision: realPrecision)
+        let size = json_dumpb(root, nil, 0, flags)
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            count = buffer.withMemoryRebound(to: CChar.self) { json_dumpb(root, $0.baseAddress, size, flags) }
+        }
+    }
+
+    static func dumpFlags(realPrecision: Int) -> Int {
+        // JSON_REAL_PRECISION(n) is a function-like macro, which Swift does not import.
+        Int(JSON_COMPACT) | ((realPrecision & 0x1F) << 11)
+    }
+
+    static func decode(_ value: UnsafeMutablePointer<json_t>) -> JSONValue {
+        switch value.pointee.type {
+        case JSON_NULL: return .null
+        case JSON_TRUE: return .bool(true)
+        case JSON_FALSE: return .bool(false)
+        case JSON_INTEGER: return .integer(Int(json_integer_value(value)))
+        case JSON_REAL: return .real(json_real_value(value))
+        case JSON_STRING:
+            let length = json_string_length(value)
+            guard let chars = json_string_value(value) else { return .string("") }
+            return .string(chars.withMemoryRebound(to: UInt8.self, capacity: length) {
+                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+            })
+        default: return .nested
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Exit statuses shared by every tool (DESIGN.md, "Exit status").
+public enum ExitStatus {
+    public static let success: Int32 = 0
+    public static let failure: Int32 = 1
+    public static let usage: Int32 = 2
+    public static let refused: Int32 = 3
+    public static let timedOut: Int32 = 124
+    public static let interrupted: Int32 = 130
+    public static let terminated: Int32 = 143
+}
+
+/// Runs an ArgumentParser command with the project's conventions: `--help` and
+/// `--version` on stdout with status 0, usage errors on stderr with status 2
+/// (ArgumentParser's own default is 64), and `ExitCode` thrown by `run()` honoured.
+public enum ToolMain {
+    public static func main<Command: AsyncParsableCommand>(_ type: Command.Type, arguments: [String]? = nil) async -> Never {
+        let name = type.configuration.commandName ?? "tool"
+        var command: any AsyncParsableCommand
+        do {
+            let parsed = try type.parseAsRoot(arguments)
+            guard let ours = parsed as? any AsyncParsableCommand else {
+                // --help and --version parse as ArgumentParser's own commands, which throw CleanExit.
+                var builtin = parsed
+                try builtin.run()
+                exit(ExitStatus.success)
+            }
+            command = ours
+        } catch {
+            if type.exitCode(for: error) == .success {
+                print(type.fullMessage(for: error))
+                exit(ExitStatus.success)
+            }
+            var message = type.fullMessage(for: error)
+            if message.hasPrefix("Error: ") { message.removeFirst(7) }
+            writeStderr("\(name): \(message)\n")
+            exit(ExitStatus.usage)
+        }
+        do {
+            try await command.run()
+            exit(ExitStatus.success)
+        } catch let code as ExitCode {
+            exit(code.rawValue)
+        } catch {
+            writeStderr("\(name): \(error)\n")
+            exit(ExitStatus.failure)
+        }
+    }
+}
+
+/// The process environment as a dictionary, without Foundation.
+public enum ProcessEnvironment {
+    public static var current: [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let pair = String(cString: entry)
+            if let eq = pair.firstIndex(of: "=") {
+                result[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+}
+
+/// Writes `text` to standard error in one write(2), unbuffered.
+public func writeStderr(_ text: String) {
+    var bytes = Array(text.utf8)
+    bytes.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
+}

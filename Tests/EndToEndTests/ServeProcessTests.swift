@@ -1,0 +1,121 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// infer-serve as a process: flags, exit statuses, the man page, and draining on SIGTERM.
+@Suite struct ServeProcessTests {
+    @Test func versionAndHelp() throws {
+        let version = try Tools.run("infer-serve", ["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout.hasPrefix("0."))
+        let help = try Tools.run("infer-serve", ["--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("INFER_WORK_MS"))
+    }
+
+    @Test(arguments: [
+        (["--work-ms", "abc"], [:], "--work-ms"),
+        (["--port", "99999"], [:], "--port"),
+        ([], ["INFER_ERROR_RATE": "2"], "INFER_ERROR_RATE"),
+        (["--no-such-flag"], [:], "--no-such-flag"),
+    ] as [([String], [String: String], String)])
+    func badSettingsExit2WithOneLine(arguments: [String], environment: [String: String], names: String) throws {
+        let result = try Tools.run("infer-serve", arguments, environment: environment)
+        #expect(result.status == 2)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.hasPrefix("infer-serve: "))
+        #expect(result.stderr.split(separator: "\n").first?.contains(names) == true, "\(result.stderr)")
+    }
+
+    @Test func manPageListsEveryHelpFlag() throws {
+        let man = try String(contentsOfFile: Tools.root + "/man/man1/infer-serve.1", encoding: .utf8)
+        for flag in try Tools.helpFlags("infer-serve") {
+            let name = String(flag.dropFirst(2))
+            #expect(man.contains("Fl -\(name)") || man.contains("Fl \\-\(name)"), "man page lacks \(flag)")
+        }
+        for env in ["INFER_WORK_MS", "INFER_PORT", "INFER_MAX_QUEUE", "INFER_DRAIN_SECONDS", "POD_NAME"] {
+            #expect(man.contains(env), "man page lacks \(env)")
+        }
+    }
+
+    /// Starts the binary on a free loopback port; returns the process, its port and its stderr.
+    static func start(_ arguments: [String]) throws -> (Process, Int, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Tools.path("infer-serve"))
+        process.arguments = ["--host", "127.0.0.1", "--port", "0"] + arguments
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // The "listening" log line carries the bound address.
+        var seen = Data()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen.append(chunk)
+            let text = String(decoding: seen, as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.contains("\"listening\"") }),
+               let match = line.range(of: #":([0-9]+)""#, options: .regularExpression) {
+                let port = Int(line[match].dropFirst().dropLast())!
+                return (process, port, err)
+            }
+        }
+        process.terminate()
+        throw CocoaError(.fileReadUnknown, userInfo: ["stderr": String(decoding: seen, as: UTF8.self)])
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func sigtermDrainsInFlightRequestsThenExits0() async throws {
+        let (process, port, _) = try Self.start(["--work-ms", "400", "--workers", "2", "--max-queue", "8"])
+        defer { if process.isRunning { process.terminate() } }
+        let probe = TestClient(host: "127.0.0.1", port: port)
+        probe.connect()
+        for _ in 0..<400 {
+            if (try? await probe.get("/readyz").status) == .ok { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        try await probe.shutdown()
+
+        // Four requests in flight (two running, two queued: about 0.8 s of work).
+        let responses = Task {
+            try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        let client = TestClient(host: "127.0.0.1", port: port)
+                        client.connect()
+                        let status = try await client.get("/infer").status
+                        try? await client.shutdown()
+                        return status
+                    }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        kill(process.processIdentifier, SIGTERM)
+        try await Task.sleep(for: .milliseconds(200))
+        // The listener is closed: a new connection is refused while the old ones finish.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        let refused = rc != 0 && errno == ECONNREFUSED
+        close(fd)
+        #expect(refused, "new connection accepted during drain")
+
+        let statuses = try await responses.value
+        #expect(statuses == [.ok, .ok, .ok, .ok])
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0)
+        #expect(process.terminationReason == .exit)
+    }
+}

@@ -1,0 +1,230 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+@testable import InferServer
+import JSONLines
+import Logging
+import NIOCore
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real application on a real socket (port 0), driven over HTTP/1.1.
+@Suite struct LiveServerTests {
+    static func server(_ tweak: (inout ServerConfig) -> Void = { _ in }) -> InferServer {
+        var config = ServerConfig()
+        config.host = "127.0.0.1"
+        config.port = 0
+        config.workMs = 2
+        config.workers = 1
+        tweak(&config)
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        return InferServer(config: config, logger: logger, environment: ["POD_NAME": "pod-test"])
+    }
+
+    /// Runs `body` against a live server once /readyz says ready.
+    static func live(_ server: InferServer, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        try await server.buildApplication().test(.live) { client in
+            for _ in 0..<200 {
+                if try await client.execute(uri: "/readyz", method: .get).status == .ok { break }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            try await body(client)
+        }
+    }
+
+    static func json(_ buffer: ByteBuffer) throws -> JSONObject {
+        try JSONObject(parsing: Array(buffer.readableBytesView))
+    }
+
+    @Test func healthzReadyzAndMetrics() async throws {
+        let server = Self.server()
+        try await Self.live(server) { client in
+            let health = try await client.execute(uri: "/healthz", method: .get)
+            #expect(health.status == .ok)
+            #expect(try Self.json(health.body)["status"] == .string("ok"))
+            #expect(health.headers[HTTPField.Name("X-Served-By")!] == "pod-test")
+            let ready = try await client.execute(uri: "/readyz", method: .get)
+            #expect(ready.status == .ok)
+            _ = try await client.execute(uri: "/infer", method: .get)
+            _ = try await client.execute(uri: "/nope", method: .get)
+            let metrics = try await client.execute(uri: "/metrics", method: .get)
+            #expect(metrics.status == .ok)
+            let text = String(buffer: metrics.body)
+            for needle in [
+                #"infer_http_requests_total{route="/infer",status="200"} 1"#,
+                #"infer_http_requests_total{route="other",status="404"} 1"#,
+                "infer_http_request_duration_seconds_bucket", "infer_inflight_requests", "infer_queue_depth",
+                "infer_shed_total 0", "infer_work_cpu_seconds_total", #"infer_build_info{version="\#(InferServer.version)"} 1"#,
+            ] {
+                #expect(text.contains(needle), "metrics lack \(needle)")
+            }
+        }
+        #expect(server.state.readiness == .ready)
+    }
+
+    @Test func inferAnswersTheContract() async throws {
+        try await Self.live(Self.server()) { client in
+            let body = ByteBuffer(string: #"{"input":"hello","tokens":3}"#)
+            let first = try await client.execute(uri: "/infer", method: .post, body: body)
+            #expect(first.status == .ok)
+            #expect(first.headers[.contentType] == "application/json")
+            #expect(first.headers[HTTPField.Name("X-Served-By")!] == "pod-test")
+            let object = try Self.json(first.body)
+            #expect(object["pod"] == .string("pod-test"))
+            #expect(object["model"] == .string("sim-mlp-2x128"))
+            #expect(object["tokens"] == .integer(3))
+            guard case .string(let output) = object["output"], case .string(let id) = object["id"] else {
+                Issue.record("no output or id"); return
+            }
+            #expect(output.count == 6 && !id.isEmpty)
+            #expect((object["compute_ms"].number ?? -1) > 0)
+            #expect((object["queue_ms"].number ?? -1) >= 0)
+            // Same input, same output; GET with a query does the same work.
+            let again = try Self.json(try await client.execute(uri: "/infer", method: .post, body: body).body)
+            #expect(again["output"] == object["output"])
+            #expect(again["id"] != object["id"])
+            let viaGet = try Self.json(try await client.execute(uri: "/infer?input=hello&tokens=3", method: .get).body)
+            #expect(viaGet["output"] == object["output"])
+            let empty = try await client.execute(uri: "/infer", method: .post)
+            #expect(empty.status == .ok)
+            #expect(try Self.json(empty.body)["tokens"] == .integer(1))
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"input": "x""#, "malformed JSON"), ("not json", "malformed JSON"), ("[1,2]", "malformed JSON"),
+        (#"{"tokens":"3"}"#, "\"tokens\" must be an integer"), (#"{"tokens":0}"#, "\"tokens\" must be an integer from 1"),
+        (#"{"tokens":100000}"#, "\"tokens\" must be an integer from 1"), (#"{"input":5}"#, "\"input\" must be a string"),
+    ])
+    func badBodiesAre400(body: String, message: String) async throws {
+        try await Self.live(Self.server()) { client in
+            let response = try await client.execute(uri: "/infer", method: .post, body: ByteBuffer(string: body))
+            #expect(response.status == .badRequest)
+            guard case .string(let error) = try Self.json(response.body)["error"] else {
+                Issue.record("no error message"); return
+            }
+            #expect(error.contains(message), "\(error)")
+        }
+    }
+
+    @Test func oversizedBodyIs413() async throws {
+        try await Self.live(Self.server { $0.maxBody = 64 }) { client in
+            let big = ByteBuffer(string: #"{"input":""# + String(repeating: "a", count: 200) + #""}"#)
+            let response = try await client.execute(uri: "/infer", method: .post, body: big)
+            #expect(response.status == .contentTooLarge)
+            #expect(try Self.json(response.body)["error"] != .missing)
+        }
+    }
+
+    @Test func unknownPathIs404AndWrongMethodIs405() async throws {
+        try await Self.live(Self.server()) { client in
+            let missing = try await client.execute(uri: "/predict", method: .get)
+            #expect(missing.status == .notFound)
+            #expect(try Self.json(missing.body)["error"] != .missing)
+            let wrong = try await client.execute(uri: "/healthz", method: .post)
+            #expect(wrong.status == .methodNotAllowed)
+            #expect(wrong.headers[.allow] == "GET")
+            let wrongInfer = try await client.execute(uri: "/infer", method: .delete)
+            #expect(wrongInfer.status == .methodNotAllowed)
+            #expect(wrongInfer.headers[.allow] == "GET, POST")
+        }
+    }
+
+    @Test func tokensInQueryAreValidated() async throws {
+        try await Self.live(Self.server()) { client in
+            let notANumber = try await client.execute(uri: "/infer?tokens=abc", method: .get)
+            let tooMany = try await client.execute(uri: "/infer?tokens=65", method: .get)
+            let most = try await client.execute(uri: "/infer?tokens=64", method: .get)
+            #expect(notANumber.status == .badRequest)
+            #expect(tooMany.status == .badRequest)
+            #expect(most.status == .ok)
+        }
+    }
+
+    @Test func errorInjectionAnswers500() async throws {
+        try await Self.live(Self.server { $0.errorRate = 1 }) { client in
+            let response = try await client.execute(uri: "/infer", method: .get)
+            #expect(response.status == .internalServerError)
+            #expect(try Self.json(response.body)["error"] == .string("injected failure (--error-rate)"))
+        }
+    }
+
+    @Test func fullQueueSheds503WithRetryAfter() async throws {
+        let server = Self.server { $0.workMs = 300; $0.workers = 1; $0.maxQueue = 0 }
+        try await Self.live(server) { client in
+            guard let port = client.port else { Issue.record("no port"); return }
+            let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String?).self) { group in
+                for _ in 0..<3 {
+                    group.addTask {
+                        let other = TestClient(host: "127.0.0.1", port: port)
+                        other.connect()
+                        defer { Task { try? await other.shutdown() } }
+                        let response = try await other.get("/infer")
+                        return (response.status, response.headers[.retryAfter])
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let shed = statuses.filter { $0.0 == .serviceUnavailable }
+            #expect(statuses.contains { $0.0 == .ok })
+            #expect(shed.count >= 1)
+            #expect(shed.allSatisfy { $0.1 == "1" })
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            #expect(metrics.contains("infer_shed_total \(shed.count)"))
+        }
+    }
+
+    @Test func idleAndStalledClientsAreDisconnected() async throws {
+        try await Self.live(Self.server { $0.idleTimeout = 0.3 }) { client in
+            guard let port = client.port else { Issue.record("no port"); return }
+            // A client that sends half a request head and stalls is closed by the server.
+            let fd = try RawSocket.connect(port: port)
+            defer { close(fd) }
+            RawSocket.send(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            let start = ContinuousClock.now
+            let closed = RawSocket.waitForClose(fd, within: .seconds(10))
+            #expect(closed)
+            #expect(ContinuousClock.now - start < .seconds(10))
+            // A body promised by Content-Length that never arrives is cut off the same way.
+            let slow = try RawSocket.connect(port: port)
+            defer { close(slow) }
+            RawSocket.send(slow, "POST /infer HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"in")
+            #expect(RawSocket.waitForClose(slow, within: .seconds(10)))
+        }
+    }
+}
+
+/// A plain TCP socket, for clients no HTTP library would be: stalled, half-sent.
+enum RawSocket {
+    struct Failure: Error {}
+
+    static func connect(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else { close(fd); throw Failure() }
+        return fd
+    }
+
+    static func send(_ fd: Int32, _ text: String) {
+        _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+    }
+
+    /// True when the peer closes (read returns 0 or an error) before `within` passes.
+    static func waitForClose(_ fd: Int32, within: Duration) -> Bool {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let ms = Int32(within.components.seconds * 1000)
+        guard poll(&pfd, 1, ms) > 0 else { return false }
+        var byte: UInt8 = 0
+        return read(fd, &byte, 1) <= 0
+    }
+}

@@ -1,0 +1,55 @@
+import JSONLines
+import Testing
+
+@Suite struct JSONObjectTests {
+    @Test func readsEveryScalarType() throws {
+        let object = try JSONObject(parsing: Array(#"{"s":"héllo","i":-3,"r":2.5,"t":true,"f":false,"n":null,"a":[1],"o":{}}"#.utf8))
+        #expect(object["s"] == .string("héllo"))
+        #expect(object["i"] == .integer(-3))
+        #expect(object["r"] == .real(2.5))
+        #expect(object["t"] == .bool(true))
+        #expect(object["f"] == .bool(false))
+        #expect(object["n"] == .null)
+        #expect(object["a"] == .nested)
+        #expect(object["o"] == .nested)
+        #expect(object["zz"] == .missing)
+        #expect(object["i"].number == -3)
+    }
+
+    @Test(arguments: ["", "{", "{\"a\":}", "[1,2]", "42", "{\"a\":1} x", "nul"])
+    func rejectsWhatIsNotOneObject(_ text: String) {
+        #expect(throws: JSONParseError.self) { try JSONObject(parsing: Array(text.utf8)) }
+    }
+
+    @Test func errorsCarryAColumn() {
+        do {
+            _ = try JSONObject(parsing: Array(#"{"a": tru}"#.utf8))
+            Issue.record("parsed invalid JSON")
+        } catch {
+            #expect(error.column > 1)
+            #expect(!error.message.isEmpty)
+        }
+    }
+
+    @Test func serializesInInsertionOrderAndRoundTrips() throws {
+        let object = JSONObject()
+        object.set("z", .integer(1))
+        object.set("a", .string("q\"uote\n"))
+        object.set("m", .real(0.125))
+        object.set("n", .null)
+        object.set("b", .bool(false))
+        let text = String(decoding: object.serialized(), as: UTF8.self)
+        #expect(text == #"{"z":1,"a":"q\"uote\n","m":0.125,"n":null,"b":false}"#)
+        let back = try JSONObject(parsing: Array(text.utf8))
+        #expect(back["a"] == .string("q\"uote\n"))
+        #expect(back["m"] == .real(0.125))
+    }
+
+    @Test func realPrecisionLimitsDigits() {
+        let object = JSONObject()
+        object.set("x", .real(1.0 / 3.0))
+        #expect(String(decoding: object.serialized(realPrecision: 4), as: UTF8.self) == #"{"x":0.3333}"#)
+        object.set("x", .real(.nan))
+        #expect(String(decoding: object.serialized(), as: UTF8.self) == #"{"x":null}"#)
+    }
+}
