@@ -32,6 +32,12 @@ public struct Model: Sendable {
     /// Generates `tokens` tokens for `input`, running `passes(t)` forward passes for
     /// token t (at least one). Returns the generated token ids.
     public func generate(input: some Collection<UInt8>, tokens: Int, passes: (Int) -> Int) -> [Int] {
+        generate(input: input, tokens: tokens) { t, done in done < passes(t) }
+    }
+
+    /// Generates `tokens` tokens for `input`; after each forward pass of token t,
+    /// `another(t, passesSoFar)` says whether to run one more (at least one runs).
+    public func generate(input: some Collection<UInt8>, tokens: Int, another: (Int, Int) -> Bool) -> [Int] {
         let n = Model.width
         var state = [Float](repeating: 0, count: n)
         var hidden = [Float](repeating: 0, count: n)
@@ -47,9 +53,11 @@ public struct Model: Sendable {
         var out: [Int] = []
         out.reserveCapacity(tokens)
         for t in 0..<tokens {
-            for _ in 0..<max(1, passes(t)) {
+            var done = 0
+            repeat {
                 forward(state, hidden: &hidden, logits: &logits)
-            }
+                done += 1
+            } while another(t, done)
             let token = argmax(logits)
             out.append(token)
             // Next step's state: this token's embedding mixed with the current state.

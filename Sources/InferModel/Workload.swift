@@ -25,18 +25,44 @@ public struct Workload: Sendable {
         public let passes: Int
     }
 
-    /// Forward passes for a request; `costFactor` scales it (1 = nominal, jitter
-    /// draws around it). At least one pass per token, so output is always defined.
+    /// CPU nanoseconds a request should burn; `costFactor` scales it (1 = nominal,
+    /// jitter draws around it).
+    public func budgetNanos(tokens: Int, workMs: Double, costFactor: Double = 1) -> UInt64 {
+        UInt64(max(0, min(Double(tokens) * workMs * costFactor * 1e6, 3.6e12)))
+    }
+
+    /// Forward passes that cost about `workMs` per token at the calibrated speed.
     public func passes(tokens: Int, workMs: Double, costFactor: Double = 1) -> Int {
         let total = (Double(tokens) * workMs * costFactor * calibration.passesPerMs).rounded()
         return max(tokens, Int(min(total, Double(Int32.max))))
     }
 
-    /// Runs the work on the calling thread (a compute-pool thread, never an event loop).
+    /// Runs the work on the calling thread (a compute-pool thread, never an event loop)
+    /// until this thread has used `cpuBudgetNanos` of CPU, spread evenly over the tokens.
+    /// Burning to a CPU-time budget, rather than a pass count fixed at calibration,
+    /// keeps the cost right when the machine's speed changes (a busy sibling
+    /// hyperthread, frequency scaling): CPU time is what a CPU-based autoscaler sees.
+    public func run(input: some Collection<UInt8>, tokens: Int, cpuBudgetNanos: UInt64) -> Result {
+        let wall = CPUClock.monotonicNanos()
+        let cpu = CPUClock.threadNanos()
+        let perToken = cpuBudgetNanos / UInt64(max(tokens, 1))
+        // Read the clock about every 50 µs of work: cheap, and precise enough.
+        let checkEvery = max(1, Int(calibration.passesPerMs / 20))
+        var passes = 0
+        let ids = model.generate(input: input, tokens: tokens) { t, done in
+            passes += 1
+            guard done % checkEvery == 0 else { return true }
+            return CPUClock.threadNanos() - cpu < perToken * UInt64(t + 1)
+        }
+        let cpuSeconds = Double(CPUClock.threadNanos() - cpu) / 1e9
+        let computeMs = Double(CPUClock.monotonicNanos() - wall) / 1e6
+        return Result(tokens: ids, text: Model.text(ids), computeMs: computeMs, cpuSeconds: cpuSeconds, passes: passes)
+    }
+
+    /// Runs exactly `passes` forward passes, spread evenly over the tokens.
     public func run(input: some Collection<UInt8>, tokens: Int, passes total: Int) -> Result {
         let wall = CPUClock.monotonicNanos()
         let cpu = CPUClock.threadNanos()
-        // Spread the passes evenly over the tokens.
         let each = total / max(tokens, 1)
         let extra = total % max(tokens, 1)
         let ids = model.generate(input: input, tokens: tokens) { t in each + (t < extra ? 1 : 0) }

@@ -96,12 +96,12 @@ struct InferRoutes: Sendable {
         }
         var rng = SystemRandomNumberGenerator()
         let factor = Jitter(sigma: config.jitter).factor(using: &rng)
-        let passes = workload.passes(tokens: tokens, workMs: config.workMs, costFactor: factor)
+        let budget = workload.budgetNanos(tokens: tokens, workMs: config.workMs, costFactor: factor)
         let count = tokens
         let result: Workload.Result
         let queuedNanos: UInt64
         do {
-            (result, queuedNanos) = try await pool.run { workload.run(input: input, tokens: count, passes: passes) }
+            (result, queuedNanos) = try await pool.run { workload.run(input: input, tokens: count, cpuBudgetNanos: budget) }
         } catch is ComputePool.Full {
             metrics.recordShed()
             return Self.error(.serviceUnavailable, "overloaded: \(pool.workers) workers busy and \(pool.maxQueue) queued", retryAfter: true)

@@ -1,6 +1,8 @@
 import ArgumentParser
 import InferServer
+import NIOCore
 import Logging
+import NIOPosix
 import ToolSupport
 
 #if canImport(Glibc)
@@ -70,4 +72,9 @@ struct InferServe: AsyncParsableCommand {
     }
 }
 
+// Run Swift concurrency on NIO's event loops: a request then never hops between the
+// loop that read it and a separate cooperative pool (the costliest part of a cheap
+// request). The model's work runs on its own compute threads, never on these.
+let installed = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+if ProcessEnvironment.current["INFER_DEBUG_EXECUTOR"] != nil { writeStderr("executor installed: \(installed)\n") }
 await ToolMain.main(InferServe.self)

@@ -30,46 +30,15 @@ import Testing
     }
 
     @Test func manPageListsEveryHelpFlag() throws {
-        let man = try String(contentsOfFile: Tools.root + "/man/man1/infer-serve.1", encoding: .utf8)
-        for flag in try Tools.helpFlags("infer-serve") {
-            let name = String(flag.dropFirst(2))
-            #expect(man.contains("Fl -\(name)") || man.contains("Fl \\-\(name)"), "man page lacks \(flag)")
-        }
+        let man = try Tools.checkManPageCoversHelp("infer-serve")
         for env in ["INFER_WORK_MS", "INFER_PORT", "INFER_MAX_QUEUE", "INFER_DRAIN_SECONDS", "POD_NAME"] {
             #expect(man.contains(env), "man page lacks \(env)")
         }
     }
 
-    /// Starts the binary on a free loopback port; returns the process, its port and its stderr.
-    static func start(_ arguments: [String]) throws -> (Process, Int, Pipe) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Tools.path("infer-serve"))
-        process.arguments = ["--host", "127.0.0.1", "--port", "0"] + arguments
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        // The "listening" log line carries the bound address.
-        var seen = Data()
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            let chunk = err.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen.append(chunk)
-            let text = String(decoding: seen, as: UTF8.self)
-            if let line = text.split(separator: "\n").first(where: { $0.contains("\"listening\"") }),
-               let match = line.range(of: #":([0-9]+)""#, options: .regularExpression) {
-                let port = Int(line[match].dropFirst().dropLast())!
-                return (process, port, err)
-            }
-        }
-        process.terminate()
-        throw CocoaError(.fileReadUnknown, userInfo: ["stderr": String(decoding: seen, as: UTF8.self)])
-    }
-
     @Test(.timeLimit(.minutes(2)))
     func sigtermDrainsInFlightRequestsThenExits0() async throws {
-        let (process, port, _) = try Self.start(["--work-ms", "400", "--workers", "2", "--max-queue", "8"])
+        let (process, port) = try Tools.startServer(["--work-ms", "400", "--workers", "2", "--max-queue", "8"])
         defer { if process.isRunning { process.terminate() } }
         let probe = TestClient(host: "127.0.0.1", port: port)
         probe.connect()

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Runs the built executables as a user would: real processes, real pipes.
 enum Tools {
@@ -53,5 +54,57 @@ enum Tools {
         let regex = try NSRegularExpression(pattern: "--[a-z][a-z0-9-]*")
         let range = NSRange(help.startIndex..., in: help)
         return Set(regex.matches(in: help, range: range).compactMap { Range($0.range, in: help).map { String(help[$0]) } })
+    }
+
+    /// Reads man/man1/TOOL.1 and records an issue for each `--help` flag it lacks.
+    @discardableResult
+    static func checkManPageCoversHelp(_ tool: String) throws -> String {
+        let man = try String(contentsOfFile: root + "/man/man1/\(tool).1", encoding: .utf8)
+        let flags = try helpFlags(tool)
+        #expect(flags.count > 3, "no flags found in \(tool) --help")
+        for flag in flags {
+            let name = String(flag.dropFirst(2))
+            #expect(man.contains("Fl -\(name)"), "man page of \(tool) lacks \(flag)")
+        }
+        return man
+    }
+
+    /// Starts infer-serve on a free loopback port; returns it and the port from its
+    /// "listening" log line.
+    static func startServer(_ arguments: [String]) throws -> (Process, Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path("infer-serve"))
+        process.arguments = ["--host", "127.0.0.1", "--port", "0"] + arguments
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var seen = Data()
+        while true {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen.append(chunk)
+            let text = String(decoding: seen, as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.contains("\"listening\"") }),
+               let match = line.range(of: #":([0-9]+)""#, options: .regularExpression),
+               let port = Int(line[match].dropFirst().dropLast()) {
+                // Keep draining stderr so the server never blocks on a full pipe.
+                err.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+                return (process, port)
+            }
+        }
+        process.terminate()
+        throw CocoaError(.fileReadUnknown, userInfo: ["stderr": String(decoding: seen, as: UTF8.self)])
+    }
+
+    /// Waits until GET /readyz answers 200 (curl-free: a raw HTTP request).
+    static func waitReady(port: Int, within seconds: Double = 30) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let status = try? run("infer-load", ["--host", "http://127.0.0.1:\(port)", "--path", "/readyz", "--requests", "1", "--quiet"]).stdout,
+               status.contains("\"status\":200") { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw CocoaError(.fileReadUnknown)
     }
 }

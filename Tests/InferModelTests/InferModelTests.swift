@@ -38,6 +38,20 @@ import Testing
         #expect(workload.passes(tokens: 7, workMs: 0.001) == 7)
     }
 
+    @Test func runBurnsItsCPUBudget() {
+        let workload = Workload(model: model, calibration: .measure(model: model, rounds: 2, roundMs: 10))
+        let one = workload.run(input: [1], tokens: 1, cpuBudgetNanos: workload.budgetNanos(tokens: 1, workMs: 5))
+        let eight = workload.run(input: [1], tokens: 8, cpuBudgetNanos: workload.budgetNanos(tokens: 8, workMs: 5))
+        #expect(workload.budgetNanos(tokens: 8, workMs: 5) == 40_000_000)
+        // At least the budget, and not far past it (generous: a shared machine).
+        #expect(one.cpuSeconds >= 0.005 && one.cpuSeconds < 0.05)
+        #expect(eight.cpuSeconds >= 0.040 && eight.cpuSeconds < 0.4)
+        #expect(eight.passes > one.passes * 3)
+        // The output is the model's, whatever the budget.
+        let fixed = workload.run(input: [1], tokens: 8, passes: 8)
+        #expect(eight.tokens == fixed.tokens)
+    }
+
     @Test func runCostsCPUInProportionToPasses() {
         let workload = Workload(model: model, calibration: .measure(model: model, rounds: 2, roundMs: 10))
         let one = workload.run(input: [1], tokens: 1, passes: workload.passes(tokens: 1, workMs: 5))

@@ -53,3 +53,23 @@ import Testing
         #expect(String(decoding: object.serialized(), as: UTF8.self) == #"{"x":null}"#)
     }
 }
+
+@Suite struct RecordEncoderTests {
+    @Test func writesTheContractKeysInOrder() throws {
+        let record = Record(ts: 1_795_920_319.002194, seq: 7, latencyMs: 12.3456, serviceMs: 0.0004, status: 200, bytes: 120, error: nil, pod: "dev-inference-sim-abc")
+        let line = String(decoding: RecordEncoder.line(record), as: UTF8.self)
+        #expect(line == #"{"ts":1795920319.002194,"seq":7,"latency_ms":12.346,"service_ms":0.000,"status":200,"bytes":120,"error":null,"pod":"dev-inference-sim-abc"}"# + "\n")
+        let back = try JSONObject(parsing: Array(line.utf8.dropLast()))
+        #expect(back["seq"] == .integer(7))
+        #expect(back["error"] == .null)
+    }
+
+    @Test func escapesOddStringsThroughJansson() throws {
+        let record = Record(ts: 0, seq: 0, latencyMs: 0, serviceMs: 0, status: 0, bytes: 0, error: "overload", pod: "a\"b\\c\nd é")
+        let line = RecordEncoder.line(record)
+        let back = try JSONObject(parsing: line.dropLast())
+        #expect(back["pod"] == .string("a\"b\\c\nd é"))
+        #expect(back["error"] == .string("overload"))
+        #expect(back["status"] == .integer(0))
+    }
+}

@@ -1,0 +1,54 @@
+import Histogram
+
+/// Running totals of a load run: what the end-of-run line and the live progress line
+/// say. Latencies go into HdrHistograms (µs, 3 significant digits): constant memory
+/// however long the run.
+public struct LoadSummary: Sendable {
+    public private(set) var scheduled = 0
+    public private(set) var sent = 0
+    public private(set) var ok = 0
+    public private(set) var errors = 0
+    public private(set) var overload = 0
+    public private(set) var errorKinds: [String: Int] = [:]
+    /// Scheduled → last byte, µs.
+    public private(set) var latency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000)
+    /// Actual send − scheduled send, µs: how late the generator itself was.
+    public private(set) var scheduleLag = Histogram<UInt64>(highestTrackableValue: 3_600_000_000)
+
+    /// Seconds from the start to the last scheduled send plus one mean gap: the
+    /// window over which the rate is measured.
+    public var sendWindowSeconds: Double {
+        scheduled > 1 ? lastDueSeconds * Double(scheduled) / Double(scheduled - 1) : lastDueSeconds
+    }
+    private var lastDueSeconds = 0.0
+
+    public init() {}
+
+    mutating func didSchedule(atSeconds t: Double) {
+        scheduled += 1
+        lastDueSeconds = t
+    }
+
+    mutating func didSend(lagNanos: UInt64) {
+        sent += 1
+        scheduleLag.record(lagNanos / 1000)
+    }
+
+    mutating func didFinish(success: Bool, error: String?, latencyNanos: UInt64) {
+        if success { ok += 1 } else { errors += 1 }
+        if let error {
+            errorKinds[error, default: 0] += 1
+            if error == "overload" { overload += 1 }
+        }
+        if error == nil { latency.record(latencyNanos / 1000) }
+    }
+
+    /// Latency percentile in milliseconds (responses only).
+    public func latencyMs(_ percentile: Double) -> Double {
+        latency.totalCount == 0 ? 0 : Double(latency.valueAtPercentile(percentile)) / 1000
+    }
+
+    public func lagMs(_ percentile: Double) -> Double {
+        scheduleLag.totalCount == 0 ? 0 : Double(scheduleLag.valueAtPercentile(percentile)) / 1000
+    }
+}

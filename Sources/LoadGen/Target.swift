@@ -1,0 +1,84 @@
+/// Where the load goes: `http://host[:port]` plus a path; what it sends.
+public struct Target: Equatable, Sendable {
+    public let host: String
+    public let port: Int
+    public let path: String
+    public let method: String
+    public let headers: [(name: String, value: String)]
+    public let body: [UInt8]
+
+    public static func == (a: Target, b: Target) -> Bool {
+        a.host == b.host && a.port == b.port && a.path == b.path && a.method == b.method && a.body == b.body
+            && a.headers.map(\.name) == b.headers.map(\.name) && a.headers.map(\.value) == b.headers.map(\.value)
+    }
+
+    public static let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+    /// Parses `--host URL` (the old script's flag: a URL, e.g. http://localhost:8080),
+    /// `--path`, `--method`, `-H 'Name: value'` and the body. Only plain http: the
+    /// targets are a local server or a cluster's NodePort.
+    public init(url: String, path: String?, method: String, headers: [String], body: [UInt8]) throws(ParseError) {
+        var rest = Substring(url)
+        if rest.hasPrefix("http://") {
+            rest = rest.dropFirst(7)
+        } else if rest.hasPrefix("https://") {
+            throw ParseError("--host \(url): https is not supported; use the plain http endpoint (Service or NodePort)")
+        } else if rest.contains("://") {
+            throw ParseError("--host \(url): expected an http:// URL")
+        }
+        // A path in the URL is used when --path is not given; else /infer, as the old script.
+        var urlPath = ""
+        if let slash = rest.firstIndex(of: "/") {
+            urlPath = String(rest[slash...])
+            rest = rest[..<slash]
+        }
+        var hostPart = rest
+        var port = 80
+        if hostPart.hasPrefix("[") {  // [::1]:8080
+            guard let close = hostPart.firstIndex(of: "]") else { throw ParseError("--host \(url): unclosed [ in IPv6 address") }
+            let after = hostPart[hostPart.index(after: close)...]
+            hostPart = hostPart[hostPart.index(after: hostPart.startIndex)..<close]
+            if after.hasPrefix(":") {
+                guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { throw ParseError("--host \(url): invalid port") }
+                port = p
+            }
+        } else if let colon = hostPart.lastIndex(of: ":") {
+            guard let p = Int(hostPart[hostPart.index(after: colon)...]), (1...65535).contains(p) else {
+                throw ParseError("--host \(url): invalid port")
+            }
+            port = p
+            hostPart = hostPart[..<colon]
+        }
+        guard !hostPart.isEmpty else { throw ParseError("--host \(url): no host name") }
+        self.host = String(hostPart)
+        self.port = port
+        let chosen = path ?? (urlPath.isEmpty ? "/infer" : urlPath)
+        guard chosen.hasPrefix("/"), !chosen.contains(" ") else { throw ParseError("--path \(chosen): must start with / and contain no spaces") }
+        self.path = chosen
+        let upper = method.uppercased()
+        guard Target.methods.contains(upper) else {
+            throw ParseError("--method \(method): expected one of \(Target.methods.joined(separator: ", "))")
+        }
+        self.method = upper
+        var parsed: [(String, String)] = []
+        for header in headers {
+            guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else {
+                throw ParseError("-H '\(header)': expected 'Name: value'")
+            }
+            let name = String(header[..<colon])
+            let value = String(header[header.index(after: colon)...].drop(while: { $0 == " " }))
+            guard name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), !value.contains("\r"), !value.contains("\n") else {
+                throw ParseError("-H '\(header)': invalid header name or value")
+            }
+            parsed.append((name, value))
+        }
+        self.headers = parsed
+        self.body = body
+    }
+
+    /// The Host header value.
+    public var authority: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        return port == 80 ? h : "\(h):\(port)"
+    }
+}

@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Buffered output to a file descriptor, written out by `flush()` in whole lines.
+/// A closed reader (EPIPE) is remembered, not fatal: the caller checks `isOpen`
+/// and ends quietly. SIGPIPE must be ignored for that (`ignoreSIGPIPE()`).
+public final class LineWriter {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    public private(set) var isOpen = true
+
+    public init(fd: Int32 = 1) {
+        self.fd = fd
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    public func append(_ bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
+
+    /// Direct access for encoders that append in place.
+    public func withBuffer<T>(_ body: (inout [UInt8]) -> T) -> T { body(&buffer) }
+
+    public var pending: Int { buffer.count }
+
+    /// Writes everything buffered; returns false once the reader is gone.
+    @discardableResult
+    public func flush() -> Bool {
+        guard isOpen else {
+            buffer.removeAll(keepingCapacity: true)
+            return false
+        }
+        var offset = 0
+        while offset < buffer.count {
+            let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                isOpen = false
+                break
+            }
+            offset += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+        return isOpen
+    }
+
+    public static func ignoreSIGPIPE() { signal(SIGPIPE, SIG_IGN) }
+
+    public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) != 0 }
+}
