@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "infer-serve", targets: ["infer-serve"]),
         .executable(name: "infer-load", targets: ["infer-load"]),
+        .executable(name: "infer-stats", targets: ["infer-stats"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -48,6 +49,14 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
+        .target(name: "Stats", dependencies: [
+            "JSONLines",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        .executableTarget(name: "infer-stats", dependencies: [
+            "Stats", "JSONLines", "ToolSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "infer-serve", dependencies: [
             "InferServer", "ToolSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -61,6 +70,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], exclude: ["Fixtures"]),
+        .testTarget(name: "StatsTests", dependencies: ["Stats", "JSONLines"]),
         .testTarget(name: "LoadGenTests", dependencies: [
             "LoadGen", "JSONLines",
             .product(name: "NIOCore", package: "swift-nio"),

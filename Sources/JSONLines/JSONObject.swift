@@ -98,6 +98,18 @@ public final class JSONObject: @unchecked Sendable {
         json_object_set_new(root, key, encoded)
     }
 
+    /// Sets `key` to a nested object (copied by reference count; do not change it after).
+    public func set(_ key: String, object child: JSONObject) {
+        json_object_set(root, key, child.root)
+    }
+
+    /// Sets `key` to an array of objects.
+    public func set(_ key: String, objects children: [JSONObject]) {
+        let array = json_array()
+        for child in children { json_array_append(array, child.root) }
+        json_object_set_new(root, key, array)
+    }
+
     /// Compact serialization, no trailing newline. Reals get `realPrecision`
     /// significant digits (jansson's JSON_REAL_PRECISION; 17 round-trips a Double).
     public func serialized(realPrecision: Int = 17) -> [UInt8] {

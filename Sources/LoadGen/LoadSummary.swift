@@ -12,7 +12,8 @@ public struct LoadSummary: Sendable {
     public private(set) var errorKinds: [String: Int] = [:]
     /// Scheduled → last byte, µs.
     public private(set) var latency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000)
-    /// Actual send − scheduled send, µs: how late the generator itself was.
+    /// When the generator acted on a request − when it was due, µs: how late the
+    /// generator itself was (a new connection's connect time is not in it).
     public private(set) var scheduleLag = Histogram<UInt64>(highestTrackableValue: 3_600_000_000)
 
     /// Seconds from the start to the last scheduled send plus one mean gap: the
@@ -29,10 +30,9 @@ public struct LoadSummary: Sendable {
         lastDueSeconds = t
     }
 
-    mutating func didSend(lagNanos: UInt64) {
-        sent += 1
-        scheduleLag.record(lagNanos / 1000)
-    }
+    mutating func didFire(lagNanos: UInt64) { scheduleLag.record(lagNanos / 1000) }
+
+    mutating func didSend() { sent += 1 }
 
     mutating func didFinish(success: Bool, error: String?, latencyNanos: UInt64) {
         if success { ok += 1 } else { errors += 1 }

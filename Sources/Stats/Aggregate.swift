@@ -1,0 +1,55 @@
+/// Everything a report says about a set of records, accumulated one record at a
+/// time in memory that does not grow with the count (two histograms, counters, and
+/// a counter per distinct pod, status and error kind).
+public struct Aggregate: Sendable {
+    public private(set) var requests = 0
+    public private(set) var successes = 0
+    public private(set) var firstTs = Double.infinity
+    public private(set) var lastTs = -Double.infinity
+    /// Latency of answered requests (no error), from the scheduled send time.
+    public private(set) var latency = LatencyStats()
+    /// Service time of answered requests, from the actual send.
+    public private(set) var service = LatencyStats()
+    public private(set) var bytes = 0
+    /// Requests by HTTP status (index = status, 0 = no response).
+    public private(set) var statusCounts = [Int](repeating: 0, count: 1000)
+    /// Requests by error kind id (see `Interner`).
+    public private(set) var errorCounts: [Int] = []
+    /// Requests by pod id; requests without a pod are not counted here.
+    public private(set) var podCounts: [Int] = []
+    public private(set) var podSuccesses: [Int] = []
+
+    public init() {}
+
+    /// Adds one record. `errorID`/`podID` come from the caller's interners (nil: none).
+    public mutating func add(ts: Double, latencyMs: Double, serviceMs: Double?, status: Int, bytes: Int, errorID: Int?, podID: Int?) {
+        requests += 1
+        if ts < firstTs { firstTs = ts }
+        if ts > lastTs { lastTs = ts }
+        let ok = errorID == nil && status >= 200 && status < 400
+        if ok { successes += 1 }
+        if errorID == nil {
+            latency.record(latencyMs)
+            if let serviceMs { service.record(serviceMs) }
+        }
+        self.bytes += bytes
+        statusCounts[status] += 1
+        if let errorID {
+            if errorID >= errorCounts.count { errorCounts += [Int](repeating: 0, count: errorID + 1 - errorCounts.count) }
+            errorCounts[errorID] += 1
+        }
+        if let podID {
+            if podID >= podCounts.count {
+                podCounts += [Int](repeating: 0, count: podID + 1 - podCounts.count)
+                podSuccesses += [Int](repeating: 0, count: podID + 1 - podSuccesses.count)
+            }
+            podCounts[podID] += 1
+            if ok { podSuccesses[podID] += 1 }
+        }
+    }
+
+    public var failures: Int { requests - successes }
+
+    /// Seconds from the first to the last scheduled time (0 for one record).
+    public var spanSeconds: Double { requests > 0 ? max(0, lastTs - firstTs) : 0 }
+}

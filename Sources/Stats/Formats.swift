@@ -1,0 +1,245 @@
+import JSONLines
+
+/// The output formats of a report. Windows (with `--interval`) come out one row at a
+/// time as they complete; the total comes last.
+public enum OutputFormat: String, CaseIterable, Sendable {
+    case text, json, csv, markdown
+}
+
+/// What the total adds beside the figures: lines skipped, late records, a histogram.
+public struct Extras: Sendable {
+    public var skipped = 0
+    public var late = 0
+    public var histogram: [(upToMs: Double, count: Int)]?
+    public init(skipped: Int = 0, late: Int = 0, histogram: [(upToMs: Double, count: Int)]? = nil) {
+        self.skipped = skipped
+        self.late = late
+        self.histogram = histogram
+    }
+}
+
+/// Renders reports in one format.
+public struct ReportFormatter: Sendable {
+    public let format: OutputFormat
+    public let percentiles: [Double]
+
+    public init(format: OutputFormat, percentiles: [Double]) {
+        self.format = format
+        self.percentiles = percentiles
+    }
+
+    // MARK: Windows
+
+    /// Printed once before the first window row.
+    public func windowHeader() -> String {
+        switch format {
+        case .text:
+            var line = pad("window", 9) + padLeft("reqs", 7) + padLeft("rate/s", 9) + padLeft("ok%", 7)
+            for p in percentiles.prefix(3) { line += padLeft(Report.label(p), 9) }
+            return line + padLeft("err", 6) + padLeft("pods", 5) + "\n"
+        case .csv: return csvHeader() + "\n"
+        case .markdown:
+            var cells = ["window (UTC)", "requests", "rate/s", "ok %"]
+            cells += percentiles.map { Report.label($0) + " ms" }
+            cells += ["errors", "pods"]
+            return "| " + cells.joined(separator: " | ") + " |\n|" + cells.map { _ in "---:" }.joined(separator: "|") + "|\n"
+        case .json: return ""
+        }
+    }
+
+    public func windowRow(_ r: Report) -> String {
+        switch format {
+        case .text:
+            var line = pad(clock(r.start), 9) + padLeft(String(r.requests), 7) + padLeft(Number.fixed(r.rate, 1), 9)
+                + padLeft(r.requests > 0 ? Number.fixed(r.successRatio * 100, 1) : "-", 7)
+            for (_, ms) in r.latency.percentiles.prefix(3) { line += padLeft(r.latency.count > 0 ? ms3(ms) : "-", 9) }
+            return line + padLeft(String(r.failures), 6) + padLeft(String(r.pods.count), 5) + "\n"
+        case .csv: return csvRow("window", r) + "\n"
+        case .markdown:
+            var cells = [clock(r.start), String(r.requests), Number.fixed(r.rate, 1), r.requests > 0 ? Number.fixed(r.successRatio * 100, 1) : "-"]
+            cells += r.latency.percentiles.map { r.latency.count > 0 ? ms3($0.ms) : "-" }
+            cells += [String(r.failures), String(r.pods.count)]
+            return "| " + cells.joined(separator: " | ") + " |\n"
+        case .json:
+            return String(decoding: json("window", r, nil).serialized(realPrecision: 15), as: UTF8.self) + "\n"
+        }
+    }
+
+    // MARK: Total
+
+    public func total(_ r: Report, _ extras: Extras, windowsShown: Bool) -> String {
+        switch format {
+        case .text: return text(r, extras, windowsShown: windowsShown)
+        case .json: return String(decoding: json("total", r, extras).serialized(realPrecision: 15), as: UTF8.self) + "\n"
+        case .csv: return (windowsShown ? "" : csvHeader() + "\n") + csvRow("total", r) + "\n"
+        case .markdown: return markdown(r, extras, windowsShown: windowsShown)
+        }
+    }
+
+    private func text(_ r: Report, _ extras: Extras, windowsShown: Bool) -> String {
+        var out = windowsShown ? "\n" : ""
+        guard r.requests > 0 else {
+            out += "No records" + (extras.skipped > 0 ? " (\(extras.skipped) malformed lines skipped)" : "") + ".\n"
+            return out
+        }
+        let span = r.requests > 1 ? r.end - r.start : 0
+        out += row("Requests", "\(r.requests) over \(Number.fixed(span, 2)) s: \(Number.fixed(r.rate, 1)) req/s offered, \(Number.fixed(r.throughput, 1)) ok/s")
+        out += row("Success", "\(Number.fixed(r.successRatio * 100, 2))%  (\(r.successes) ok, \(r.failures) failed)")
+        out += row("Status", r.status.map { "\($0.code == 0 ? "none" : String($0.code)): \($0.count)" }.joined(separator: "  "))
+        if !r.errors.isEmpty { out += row("Errors", r.errors.map { "\($0.kind): \($0.count)" }.joined(separator: "  ")) }
+        for (title, d) in [("Latency ms", r.latency), ("Service ms", r.service)] where d.count > 0 {
+            out += row(title, "min \(ms3(d.min))  mean \(ms3(d.mean))  stdev \(ms3(d.stdev))  max \(ms3(d.max))")
+            out += row("", d.percentiles.map { "\(Report.label($0.p)) \(ms3($0.ms))" }.joined(separator: "  "))
+        }
+        let answered = r.latency.count
+        out += row("Bytes", "\(r.bytes)" + (answered > 0 ? ", \(Number.fixed(Double(r.bytes) / Double(answered), 1)) per response" : ""))
+        if !r.pods.isEmpty {
+            out += row("Pods", "\(r.pods.count) (requests, share, ok)")
+            for pod in r.pods {
+                out += "  " + pad(pod.name, 38) + padLeft(String(pod.requests), 9) + padLeft(Number.fixed(pod.share * 100, 1) + "%", 8)
+                    + padLeft(String(pod.successes), 9) + "\n"
+            }
+        }
+        if extras.late > 0 { out += row("Late", "\(extras.late) records arrived after their window was printed (in the total only)") }
+        if extras.skipped > 0 { out += row("Skipped", "\(extras.skipped) malformed lines") }
+        if let histogram = extras.histogram, !histogram.isEmpty {
+            out += "\nLatency histogram (ms, at most)\n"
+            let top = max(1, histogram.map(\.count).max() ?? 1)
+            for (upTo, count) in histogram {
+                let bar = String(repeating: "#", count: Int((Double(count) / Double(top) * 50).rounded()))
+                out += padLeft(ms3(upTo), 11) + padLeft(String(count), 9) + " " + bar + "\n"
+            }
+        }
+        return out
+    }
+
+    private func markdown(_ r: Report, _ extras: Extras, windowsShown: Bool) -> String {
+        var out = ""
+        if windowsShown {
+            var cells = ["**total**", String(r.requests), Number.fixed(r.rate, 1), r.requests > 0 ? Number.fixed(r.successRatio * 100, 1) : "-"]
+            cells += r.latency.percentiles.map { r.latency.count > 0 ? ms3($0.ms) : "-" }
+            cells += [String(r.failures), String(r.pods.count)]
+            out += "| " + cells.joined(separator: " | ") + " |\n\n"
+        }
+        guard r.requests > 0 else { return out + "No records.\n" }
+        out += "| | |\n|---|---|\n"
+        out += "| requests | \(r.requests) |\n| rate | \(Number.fixed(r.rate, 1)) req/s |\n| throughput | \(Number.fixed(r.throughput, 1)) ok/s |\n"
+        out += "| success | \(Number.fixed(r.successRatio * 100, 2)) % |\n"
+        out += "| status | " + r.status.map { "\($0.code): \($0.count)" }.joined(separator: ", ") + " |\n"
+        if !r.errors.isEmpty { out += "| errors | " + r.errors.map { "\($0.kind): \($0.count)" }.joined(separator: ", ") + " |\n" }
+        if extras.skipped > 0 { out += "| skipped lines | \(extras.skipped) |\n" }
+        out += "\n| ms | min | mean | stdev | " + percentiles.map { Report.label($0) }.joined(separator: " | ") + " | max |\n"
+        out += "|---|" + String(repeating: "---:|", count: percentiles.count + 4) + "\n"
+        for (title, d) in [("latency", r.latency), ("service", r.service)] {
+            out += "| \(title) | \(ms3(d.min)) | \(ms3(d.mean)) | \(ms3(d.stdev)) | " + d.percentiles.map { ms3($0.ms) }.joined(separator: " | ") + " | \(ms3(d.max)) |\n"
+        }
+        if !r.pods.isEmpty {
+            out += "\n| pod | requests | share | ok |\n|---|---:|---:|---:|\n"
+            for pod in r.pods { out += "| \(pod.name) | \(pod.requests) | \(Number.fixed(pod.share * 100, 1)) % | \(pod.successes) |\n" }
+        }
+        return out
+    }
+
+    // MARK: JSON
+
+    /// Keys are stable and documented in infer-stats(1).
+    func json(_ type: String, _ r: Report, _ extras: Extras?) -> JSONObject {
+        let o = JSONObject()
+        o.set("type", .string(type))
+        o.set("start", .real(r.start))
+        o.set("end", .real(r.end))
+        o.set("requests", .integer(r.requests))
+        o.set("successes", .integer(r.successes))
+        o.set("failures", .integer(r.failures))
+        o.set("rate", .real(round3(r.rate)))
+        o.set("throughput", .real(round3(r.throughput)))
+        o.set("success_ratio", .real((r.successRatio * 1e6).rounded() / 1e6))
+        let status = JSONObject()
+        for (code, count) in r.status { status.set(String(code), .integer(count)) }
+        o.set("status", object: status)
+        let errors = JSONObject()
+        for (kind, count) in r.errors { errors.set(kind, .integer(count)) }
+        o.set("errors", object: errors)
+        o.set("latency_ms", object: json(r.latency))
+        o.set("service_ms", object: json(r.service))
+        o.set("bytes", .integer(r.bytes))
+        o.set("pods", objects: r.pods.map { pod in
+            let p = JSONObject()
+            p.set("pod", .string(pod.name))
+            p.set("requests", .integer(pod.requests))
+            p.set("successes", .integer(pod.successes))
+            p.set("share", .real((pod.share * 1e6).rounded() / 1e6))
+            return p
+        })
+        if let extras {
+            o.set("skipped", .integer(extras.skipped))
+            o.set("late", .integer(extras.late))
+            if let histogram = extras.histogram {
+                o.set("histogram", objects: histogram.map { bucket in
+                    let b = JSONObject()
+                    b.set("le_ms", .real(round3(bucket.upToMs)))
+                    b.set("count", .integer(bucket.count))
+                    return b
+                })
+            }
+        }
+        return o
+    }
+
+    private func json(_ d: Report.Distribution) -> JSONObject {
+        let o = JSONObject()
+        o.set("count", .integer(d.count))
+        o.set("min", .real(round3(d.min)))
+        o.set("mean", .real(round3(d.mean)))
+        o.set("stdev", .real(round3(d.stdev)))
+        for (p, ms) in d.percentiles { o.set(Report.label(p), .real(round3(ms))) }
+        o.set("max", .real(round3(d.max)))
+        return o
+    }
+
+    // MARK: CSV
+
+    func csvHeader() -> String {
+        var cells = ["type", "start", "end", "requests", "successes", "failures", "rate", "throughput", "success_ratio"]
+        for prefix in ["latency", "service"] {
+            cells += ["min", "mean", "stdev"].map { "\(prefix)_\($0)_ms" }
+            cells += percentiles.map { "\(prefix)_\(Report.label($0))_ms" }
+            cells.append("\(prefix)_max_ms")
+        }
+        cells += ["bytes", "errors", "pods"]
+        return cells.joined(separator: ",")
+    }
+
+    func csvRow(_ type: String, _ r: Report) -> String {
+        var cells = [type, Number.fixed(r.start, 6), Number.fixed(r.end, 6), String(r.requests), String(r.successes), String(r.failures),
+                     Number.fixed(r.rate, 3), Number.fixed(r.throughput, 3), Number.fixed(r.successRatio, 6)]
+        for d in [r.latency, r.service] {
+            cells += [d.min, d.mean, d.stdev].map { Number.fixed($0, 3) }
+            cells += d.percentiles.map { Number.fixed($0.ms, 3) }
+            cells.append(Number.fixed(d.max, 3))
+        }
+        cells.append(String(r.bytes))
+        cells.append(csvField(r.errors.map { "\($0.kind):\($0.count)" }.joined(separator: ";")))
+        cells.append(csvField(r.pods.map { "\($0.name):\($0.requests)" }.joined(separator: ";")))
+        return cells.joined(separator: ",")
+    }
+
+    func csvField(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\"" : s
+    }
+
+    // MARK: Helpers
+
+    private func row(_ title: String, _ value: String) -> String { pad(title, 13) + value + "\n" }
+    private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+    private func padLeft(_ s: String, _ n: Int) -> String { s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s }
+    private func ms3(_ v: Double) -> String { Number.fixed(v, v >= 100 ? 1 : (v >= 10 ? 2 : 3)) }
+    private func round3(_ v: Double) -> Double { v.isFinite ? (v * 1000).rounded() / 1000 : 0 }
+
+    /// HH:MM:SS UTC of a Unix time.
+    func clock(_ t: Double) -> String {
+        let s = Int(t.rounded(.down)) % 86_400
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+        return "\(two(s / 3600)):\(two(s / 60 % 60)):\(two(s % 60))"
+    }
+}

@@ -1,0 +1,29 @@
+/// Small integer ids for the few distinct strings a stream repeats (pod names, error
+/// kinds), looked up from bytes without making a String per line.
+public struct Interner: Sendable {
+    public private(set) var names: [String] = []
+    private var bytes: [[UInt8]] = []
+    private var index: [[UInt8]: Int] = [:]
+    private var last = -1
+
+    public init() {}
+
+    public mutating func id(_ key: [UInt8]) -> Int {
+        // Consecutive lines usually repeat the last name: check it first.
+        if last >= 0, bytes[last] == key { return last }
+        if let found = index[key] {
+            last = found
+            return found
+        }
+        let id = names.count
+        names.append(String(decoding: key, as: UTF8.self))
+        bytes.append(key)
+        index[key] = id
+        last = id
+        return id
+    }
+
+    public mutating func id(_ name: String) -> Int { id(Array(name.utf8)) }
+
+    public var count: Int { names.count }
+}

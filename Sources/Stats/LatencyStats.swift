@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Histogram
+
+/// One latency distribution in constant memory: an HdrHistogram in microseconds
+/// (3 significant digits) for percentiles, and exact count, min, max, mean and
+/// standard deviation (Welford) beside it.
+public struct LatencyStats: Sendable {
+    public private(set) var count = 0
+    public private(set) var minMs = Double.infinity
+    public private(set) var maxMs = -Double.infinity
+    private var mean = 0.0
+    private var m2 = 0.0
+    private var histogram = Histogram<UInt64>(highestTrackableValue: LatencyStats.highestMicros)
+
+    /// One hour, in µs: anything slower is recorded as this.
+    static let highestMicros: UInt64 = 3_600_000_000
+
+    public init() {}
+
+    public mutating func record(_ ms: Double) {
+        count += 1
+        if ms < minMs { minMs = ms }
+        if ms > maxMs { maxMs = ms }
+        let delta = ms - mean
+        mean += delta / Double(count)
+        m2 += delta * (ms - mean)
+        let micros = min(UInt64(max(ms, 0) * 1000 + 0.5), LatencyStats.highestMicros)
+        _ = histogram.record(micros)
+    }
+
+    public var meanMs: Double { count > 0 ? mean : 0 }
+
+    /// Population standard deviation.
+    public var stdevMs: Double { count > 1 ? (m2 / Double(count)).squareRoot() : 0 }
+
+    /// The value at percentile `p` (0–100), in ms, within 3 significant digits and
+    /// never outside the exact min and max.
+    public func percentile(_ p: Double) -> Double {
+        guard count > 0 else { return 0 }
+        let v = Double(histogram.valueAtPercentile(p)) / 1000
+        return Swift.min(Swift.max(v, minMs), maxMs)
+    }
+
+    /// Counts per bucket for a text histogram: `buckets` ranges between min and max on
+    /// a log scale (latency spreads over orders of magnitude).
+    public func buckets(_ n: Int) -> [(upToMs: Double, count: Int)] {
+        guard count > 0, n > 0 else { return [] }
+        let lo = Swift.max(minMs, 0.001), hi = Swift.max(maxMs, lo * 1.0001)
+        let ratio = hi / lo
+        var bounds: [Double] = (1...n).map { lo * pow(ratio, Double($0) / Double(n)) }
+        bounds[n - 1] = hi
+        var result: [(Double, Int)] = []
+        var below = 0
+        for bound in bounds {
+            let upTo = UInt64(bound * 1000 + 0.5)
+            let atOrBelow = Int(histogram.count(within: 0...upTo))
+            result.append((bound, Swift.max(0, atOrBelow - below)))
+            below = Swift.max(below, atOrBelow)
+        }
+        // Whatever the histogram's rounding left above the last bound belongs to it.
+        if below < count, !result.isEmpty { result[result.count - 1].1 += count - below }
+        return result
+    }
+}

@@ -1,0 +1,51 @@
+import JSONLines
+
+/// One input of records: a line reader and its decoder, with the next good record
+/// decoded ahead so several sources can be merged in time order.
+public final class RecordSource {
+    public let name: String
+    public let reader: LineReader
+    public var decoder = RecordDecoder()
+    /// True while `decoder` holds a record not yet taken.
+    public private(set) var hasRecord = false
+    public private(set) var finished = false
+    public private(set) var readError: Int32?
+
+    public init(name: String, fd: Int32) {
+        self.name = name
+        reader = LineReader(fd: fd)
+    }
+
+    public enum Advance { case record, finished, interrupted }
+
+    /// Reads up to the next good record; malformed lines go to `engine`.
+    public func advance(into engine: inout StatsEngine) -> Advance {
+        hasRecord = false
+        while true {
+            switch reader.next() {
+            case .line(let line):
+                if RecordSource.isBlank(line) { continue }
+                if let problem = decoder.decode(line) {
+                    let reason = reader.lastLineUnterminated ? "truncated last line (\(problem.description))" : problem.description
+                    engine.addMalformed(source: name, line: reader.lineNumber, reason: reason)
+                    continue
+                }
+                hasRecord = true
+                return .record
+            case .end:
+                finished = true
+                return .finished
+            case .interrupted:
+                return .interrupted
+            case .failed(let errno):
+                readError = errno
+                finished = true
+                return .finished
+            }
+        }
+    }
+
+    static func isBlank(_ line: UnsafeRawBufferPointer) -> Bool {
+        line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+    }
+}

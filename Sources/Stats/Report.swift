@@ -1,0 +1,112 @@
+/// A finished summary of a set of records (a window or the whole input), with the
+/// derived figures every output format prints.
+public struct Report: Sendable {
+    public struct Distribution: Sendable, Equatable {
+        public let count: Int
+        public let min, mean, stdev, max: Double
+        /// (percentile, value in ms), in the order asked for.
+        public let percentiles: [(p: Double, ms: Double)]
+
+        public static func == (a: Distribution, b: Distribution) -> Bool {
+            a.count == b.count && a.min == b.min && a.mean == b.mean && a.stdev == b.stdev && a.max == b.max
+                && a.percentiles.map(\.p) == b.percentiles.map(\.p) && a.percentiles.map(\.ms) == b.percentiles.map(\.ms)
+        }
+    }
+
+    public struct Pod: Sendable, Equatable {
+        public let name: String
+        public let requests: Int
+        public let successes: Int
+        /// Share of the requests that named a pod.
+        public let share: Double
+    }
+
+    /// Window bounds (Unix s); for the total, the first and last scheduled times.
+    public let start: Double
+    public let end: Double
+    public let requests: Int
+    public let successes: Int
+    /// Requests per second offered (scheduled) in the span.
+    public let rate: Double
+    /// Successes per second.
+    public let throughput: Double
+    public let successRatio: Double
+    public let status: [(code: Int, count: Int)]
+    public let errors: [(kind: String, count: Int)]
+    public let latency: Distribution
+    public let service: Distribution
+    public let bytes: Int
+    public let pods: [Pod]
+
+    public var failures: Int { requests - successes }
+
+    /// The report of `aggregate`. `window` gives the bounds and length the rate is
+    /// measured over; nil (the total) measures from the first to the last record,
+    /// plus one mean gap, as infer-load measures its achieved rate.
+    public init(_ aggregate: Aggregate, window: (start: Double, end: Double)?, percentiles: [Double],
+                errorNames: [String], podNames: [String]) {
+        requests = aggregate.requests
+        successes = aggregate.successes
+        let seconds: Double
+        if let window {
+            start = window.start
+            end = window.end
+            seconds = window.end - window.start
+        } else {
+            start = aggregate.requests > 0 ? aggregate.firstTs : 0
+            end = aggregate.requests > 0 ? aggregate.lastTs : 0
+            let n = Double(aggregate.requests)
+            seconds = n > 1 ? aggregate.spanSeconds * n / (n - 1) : 0
+        }
+        rate = seconds > 0 ? Double(requests) / seconds : 0
+        throughput = seconds > 0 ? Double(successes) / seconds : 0
+        successRatio = requests > 0 ? Double(successes) / Double(requests) : 0
+        status = aggregate.statusCounts.enumerated().filter { $0.element > 0 }.map { (code: $0.offset, count: $0.element) }
+        errors = aggregate.errorCounts.enumerated().filter { $0.element > 0 }
+            .map { (kind: errorNames[$0.offset], count: $0.element) }
+            .sorted { $0.count != $1.count ? $0.count > $1.count : $0.kind < $1.kind }
+        latency = Report.distribution(aggregate.latency, percentiles)
+        service = Report.distribution(aggregate.service, percentiles)
+        bytes = aggregate.bytes
+        let named = aggregate.podCounts.reduce(0, +)
+        pods = aggregate.podCounts.enumerated().filter { $0.element > 0 }.map {
+            Pod(name: podNames[$0.offset], requests: $0.element, successes: aggregate.podSuccesses[$0.offset],
+                share: named > 0 ? Double($0.element) / Double(named) : 0)
+        }.sorted { $0.requests != $1.requests ? $0.requests > $1.requests : $0.name < $1.name }
+    }
+
+    static func distribution(_ stats: LatencyStats, _ percentiles: [Double]) -> Distribution {
+        guard stats.count > 0 else {
+            return Distribution(count: 0, min: 0, mean: 0, stdev: 0, max: 0, percentiles: percentiles.map { ($0, 0) })
+        }
+        return Distribution(count: stats.count, min: stats.minMs, mean: stats.meanMs, stdev: stats.stdevMs, max: stats.maxMs,
+                            percentiles: percentiles.map { ($0, stats.percentile($0)) })
+    }
+
+    /// "p99.9" for 99.9, "p50" for 50.
+    public static func label(_ p: Double) -> String { "p" + Number.trimmed(p) }
+}
+
+/// Number formatting without Foundation: fixed decimals, and the shortest form.
+public enum Number {
+    /// `v` with exactly `decimals` digits after the point.
+    public static func fixed(_ v: Double, _ decimals: Int) -> String {
+        guard v.isFinite else { return v.isNaN ? "nan" : (v > 0 ? "inf" : "-inf") }
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let scaled = (abs(v) * scale).rounded()
+        let whole = (scaled / scale).rounded(.down)
+        var text = (v < 0 && scaled > 0 ? "-" : "") + String(Int64(whole))
+        if decimals > 0 {
+            let frac = Int64(scaled - whole * scale)
+            let digits = String(frac)
+            text += "." + String(repeating: "0", count: max(0, decimals - digits.count)) + digits
+        }
+        return text
+    }
+
+    /// Shortest form: 99.9 → "99.9", 50.0 → "50".
+    public static func trimmed(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+    }
+}

@@ -1,0 +1,87 @@
+import JSONLines
+
+/// Reads decoded records into a total, optional windows and the per-window series a
+/// chart needs; counts and keeps the first few malformed lines. The caller feeds
+/// lines and prints; this never does I/O.
+public struct StatsEngine: Sendable {
+    public let percentiles: [Double]
+    public private(set) var total = Aggregate()
+    public private(set) var windows: Windows?
+    /// One row per finished window, for the SVG chart (kept only when asked).
+    public private(set) var series: [SeriesPoint] = []
+    private let keepSeries: Bool
+    public private(set) var errors = Interner()
+    public private(set) var pods = Interner()
+    public private(set) var malformed = 0
+    /// The first malformed lines: where, and why.
+    public private(set) var malformedSamples: [(source: String, line: Int, reason: String)] = []
+    public static let sampleLimit = 5
+
+    /// A window's figures for the chart.
+    public struct SeriesPoint: Sendable {
+        public let start: Double
+        public let end: Double
+        public let requests: Int
+        public let successes: Int
+        public let p50: Double, p90: Double, p99: Double
+        /// (pod id, requests)
+        public let pods: [(id: Int, requests: Int)]
+        /// (error id, count)
+        public let errors: [(id: Int, count: Int)]
+    }
+
+    public init(percentiles: [Double], interval: Double?, lateness: Double, keepSeries: Bool) {
+        self.percentiles = percentiles
+        self.windows = interval.map { Windows(interval: $0, lateness: lateness) }
+        self.keepSeries = keepSeries
+    }
+
+    /// Adds the record `decoder` holds; returns windows completed by it.
+    public mutating func add(_ decoder: RecordDecoder) -> [Windows.Window] {
+        let errorID = decoder.hasError ? errors.id(decoder.errorBytes) : nil
+        let podID = decoder.hasPod ? pods.id(decoder.podBytes) : nil
+        total.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
+                  bytes: decoder.bytes, errorID: errorID, podID: podID)
+        guard windows != nil else { return [] }
+        _ = windows!.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
+                         bytes: decoder.bytes, errorID: errorID, podID: podID)
+        return record(windows!.complete())
+    }
+
+    public mutating func addMalformed(source: String, line: Int, reason: String) {
+        malformed += 1
+        if malformedSamples.count < StatsEngine.sampleLimit { malformedSamples.append((source, line, reason)) }
+    }
+
+    /// At the end of input: the windows still open.
+    public mutating func finish() -> [Windows.Window] {
+        guard windows != nil else { return [] }
+        return record(windows!.flush())
+    }
+
+    public var lateRecords: Int { windows?.late ?? 0 }
+
+    private mutating func record(_ done: [Windows.Window]) -> [Windows.Window] {
+        if keepSeries {
+            for w in done {
+                let a = w.aggregate
+                series.append(SeriesPoint(
+                    start: w.start, end: w.end, requests: a.requests, successes: a.successes,
+                    p50: a.latency.count > 0 ? a.latency.percentile(50) : .nan,
+                    p90: a.latency.count > 0 ? a.latency.percentile(90) : .nan,
+                    p99: a.latency.count > 0 ? a.latency.percentile(99) : .nan,
+                    pods: a.podCounts.enumerated().filter { $0.element > 0 }.map { ($0.offset, $0.element) },
+                    errors: a.errorCounts.enumerated().filter { $0.element > 0 }.map { ($0.offset, $0.element) }))
+            }
+        }
+        return done
+    }
+
+    public func report(_ window: Windows.Window) -> Report {
+        Report(window.aggregate, window: (window.start, window.end), percentiles: percentiles, errorNames: errors.names, podNames: pods.names)
+    }
+
+    public func totalReport() -> Report {
+        Report(total, window: nil, percentiles: percentiles, errorNames: errors.names, podNames: pods.names)
+    }
+}

@@ -1,0 +1,67 @@
+/// Groups records into fixed windows by their scheduled time and hands each window
+/// out once it is complete: when a record at least `lateness` seconds past the
+/// window's end has been seen. Records arrive roughly in time order (a generator
+/// writes them as responses complete), so a window is complete `lateness` after its
+/// end; a record later than that still counts in the total and is counted as late.
+/// Windows with no records between busy ones come out empty, so a stall shows.
+public struct Windows: Sendable {
+    public let interval: Double
+    public let lateness: Double
+    private var open: [Int: Aggregate] = [:]
+    /// Every window below this index has been handed out.
+    private var nextIndex: Int?
+    private var maxTs = -Double.infinity
+    public private(set) var late = 0
+
+    public init(interval: Double, lateness: Double) {
+        precondition(interval > 0 && lateness >= 0)
+        self.interval = interval
+        self.lateness = lateness
+    }
+
+    public struct Window: Sendable {
+        public let index: Int
+        public let start: Double
+        public let end: Double
+        public let aggregate: Aggregate
+    }
+
+    /// Adds a record; returns false (and counts it) when its window was already handed out.
+    public mutating func add(ts: Double, latencyMs: Double, serviceMs: Double?, status: Int, bytes: Int, errorID: Int?, podID: Int?) -> Bool {
+        let index = Int((ts / interval).rounded(.down))
+        if let nextIndex, index < nextIndex {
+            late += 1
+            return false
+        }
+        open[index, default: Aggregate()].add(ts: ts, latencyMs: latencyMs, serviceMs: serviceMs, status: status, bytes: bytes, errorID: errorID, podID: podID)
+        if ts > maxTs { maxTs = ts }
+        return true
+    }
+
+    /// Windows now complete, in time order.
+    public mutating func complete() -> [Window] {
+        let watermark = maxTs - lateness
+        let interval = self.interval
+        return take { Double($0 + 1) * interval <= watermark }
+    }
+
+    /// Every window still open, in time order (at the end of input).
+    public mutating func flush() -> [Window] {
+        take { _ in true }
+    }
+
+    private mutating func take(_ done: (Int) -> Bool) -> [Window] {
+        guard let lowest = open.keys.min() else { return [] }
+        var index = nextIndex ?? lowest
+        guard let highest = open.keys.max() else { return [] }
+        var out: [Window] = []
+        let interval = self.interval
+        while index <= highest, done(index) {
+            let aggregate = open.removeValue(forKey: index) ?? Aggregate()
+            out.append(Window(index: index, start: Double(index) * interval, end: Double(index + 1) * interval, aggregate: aggregate))
+            index += 1
+        }
+        if !out.isEmpty { nextIndex = index }
+        return out
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+
+/// infer-stats as a process: formats that parse back, bad lines, signals, the chart.
+@Suite struct StatsProcessTests {
+    static func record(_ ts: Double, _ latency: Double, status: Int = 200, error: String? = nil, pod: String? = "pod-a") -> String {
+        let e = error.map { "\"\($0)\"" } ?? "null"
+        let p = pod.map { "\"\($0)\"" } ?? "null"
+        return #"{"ts":\#(ts),"seq":0,"latency_ms":\#(latency),"service_ms":\#(latency / 2),"status":\#(status),"bytes":10,"error":\#(e),"pod":\#(p)}"#
+    }
+
+    static let sample: String = {
+        var lines: [String] = []
+        for i in 0..<200 {
+            let ts = 1000 + Double(i) * 0.1
+            let latency = Double(i % 50) + 1
+            let status = i % 40 == 0 ? 503 : 200
+            lines.append(record(ts, latency, status: status, pod: i % 3 == 0 ? "pod-b" : "pod-a"))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }()
+
+    @Test func manPageCoversHelp() throws {
+        let man = try Tools.checkManPageCoversHelp("infer-stats")
+        for section in ["INPUT", "OUTPUT", "WINDOWS", "EXIT STATUS", "EXAMPLES"] {
+            #expect(man.contains(".Sh \(section)"), "man page lacks \(section)")
+        }
+    }
+
+    @Test func textReportOfAKnownInput() throws {
+        let result = try Tools.run("infer-stats", [], stdin: Data(Self.sample.utf8))
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("Requests     200 over 19.90 s: 10.0 req/s offered"), "\(result.stdout)")
+        #expect(result.stdout.contains("200: 195  503: 5"))
+        #expect(result.stdout.contains("pod-a"))
+        #expect(result.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 })
+    }
+
+    @Test func jsonParsesBackWithWindowsAndTotal() throws {
+        let result = try Tools.run("infer-stats", ["--format", "json", "--interval", "5s", "--hist"], stdin: Data(Self.sample.utf8))
+        #expect(result.status == 0)
+        let objects = try result.stdout.split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        #expect(objects.count == 5)  // windows at 1000, 1005, 1010, 1015, then the total
+        #expect(objects.dropLast().allSatisfy { $0["type"] as? String == "window" })
+        let total = try #require(objects.last)
+        #expect(total["type"] as? String == "total")
+        #expect(total["requests"] as? Int == 200)
+        #expect((total["status"] as? [String: Int]) == ["200": 195, "503": 5])
+        let latency = try #require(total["latency_ms"] as? [String: Double])
+        #expect(latency["max"] == 50 && latency["min"] == 1)
+        #expect(latency.keys.contains("p99.9"))
+        #expect((total["pods"] as? [[String: Any]])?.count == 2)
+        #expect((total["histogram"] as? [[String: Any]])?.isEmpty == false)
+        #expect(objects.dropLast().map { $0["requests"] as! Int }.reduce(0, +) == 200)
+    }
+
+    @Test func csvParsesBack() throws {
+        let result = try Tools.run("infer-stats", ["--format", "csv", "--interval", "10s"], stdin: Data(Self.sample.utf8))
+        #expect(result.status == 0)
+        let rows = result.stdout.split(separator: "\n").map { Self.csvFields(String($0)) }
+        let header = try #require(rows.first)
+        #expect(rows.dropFirst().allSatisfy { $0.count == header.count })
+        let requests = try #require(header.firstIndex(of: "requests"))
+        let type = try #require(header.firstIndex(of: "type"))
+        #expect(rows.last?[type] == "total" && rows.last?[requests] == "200")
+        let pods = try #require(header.firstIndex(of: "pods"))
+        #expect(rows.last?[pods] == "pod-a:133;pod-b:67")
+    }
+
+    /// RFC 4180 fields, quoted or not.
+    static func csvFields(_ line: String) -> [String] {
+        var fields: [String] = [], field = "", quoted = false, chars = Array(line), i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if quoted {
+                if c == "\"" && i + 1 < chars.count && chars[i + 1] == "\"" { field.append("\""); i += 1 }
+                else if c == "\"" { quoted = false } else { field.append(c) }
+            } else if c == "\"" { quoted = true } else if c == "," { fields.append(field); field = "" } else { field.append(c) }
+            i += 1
+        }
+        fields.append(field)
+        return fields
+    }
+
+    @Test func markdownHasTables() throws {
+        let result = try Tools.run("infer-stats", ["--format", "markdown"], stdin: Data(Self.sample.utf8))
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("| requests | 200 |"))
+        #expect(result.stdout.contains("| pod-a | 133 |"))
+    }
+
+    @Test func mergedFilesEqualTheirConcatenation() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stats-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let lines = Self.sample.split(separator: "\n")
+        let a = dir.appendingPathComponent("a.jsonl"), b = dir.appendingPathComponent("b.jsonl")
+        try (lines.enumerated().filter { $0.offset % 2 == 0 }.map(\.element).joined(separator: "\n") + "\n").write(to: a, atomically: true, encoding: .utf8)
+        try (lines.enumerated().filter { $0.offset % 2 == 1 }.map(\.element).joined(separator: "\n") + "\n").write(to: b, atomically: true, encoding: .utf8)
+        let merged = try Tools.run("infer-stats", ["--format", "json", a.path, b.path])
+        let whole = try Tools.run("infer-stats", ["--format", "json"], stdin: Data(Self.sample.utf8))
+        #expect(merged.status == 0)
+        #expect(merged.stdout == whole.stdout)
+        let missing = try Tools.run("infer-stats", [dir.appendingPathComponent("nope").path])
+        #expect(missing.status == 2 && missing.stderr.contains("nope"))
+    }
+
+    @Test func malformedLinesAreReportedAndStrictFails() throws {
+        let input = Self.record(1, 1) + "\nnot json\n" + Self.record(2, 2) + "\n{\"ts\":3}\n" + #"{"ts":4,"latency_ms":1,"sta"#
+        let lenient = try Tools.run("infer-stats", [], stdin: Data(input.utf8))
+        #expect(lenient.status == 0)
+        #expect(lenient.stderr.contains("<stdin>:2: not JSON"))
+        #expect(lenient.stderr.contains("<stdin>:4: missing key"))
+        #expect(lenient.stderr.contains("<stdin>:5: truncated last line"))
+        #expect(lenient.stdout.contains("Skipped      3 malformed lines"))
+        #expect(lenient.stdout.contains("Requests     2 "))
+        let strict = try Tools.run("infer-stats", ["--strict"], stdin: Data(input.utf8))
+        #expect(strict.status == 1)
+        #expect(strict.stdout.contains("Requests     2 "))
+    }
+
+    @Test func emptyInputSaysNoRecords() throws {
+        let result = try Tools.run("infer-stats", [], stdin: Data())
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("No records"))
+        let json = try Tools.run("infer-stats", ["--format", "json"], stdin: Data())
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect(object?["requests"] as? Int == 0)
+    }
+
+    @Test(arguments: [["--format", "yaml"], ["--interval", "soon"], ["--percentiles", "50,200"], ["--late", "x"]])
+    func badOptionsExit2(arguments: [String]) throws {
+        let result = try Tools.run("infer-stats", arguments, stdin: Data())
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("infer-stats: "))
+    }
+
+    @Test func svgIsWellFormedWithTheExpectedSeries() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("chart-\(UUID()).svg").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try Tools.run("infer-stats", ["--svg", path, "--interval", "2s"], stdin: Data(Self.sample.utf8))
+        #expect(result.status == 0)
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        final class Collector: NSObject, XMLParserDelegate {
+            var series: [String] = []
+            var root: String?
+            func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
+                if root == nil { root = name }
+                if name == "path", let s = attributes["data-series"] { series.append(s) }
+            }
+        }
+        let parser = XMLParser(data: data)
+        let collector = Collector()
+        parser.delegate = collector
+        #expect(parser.parse(), "SVG is not well-formed XML: \(String(describing: parser.parserError))")
+        #expect(collector.root == "svg")
+        for name in ["p50", "p90", "p99", "offered", "ok", "all errors", "pod-a", "pod-b"] {
+            #expect(collector.series.contains(name), "chart lacks \(name)")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func sigintMidStreamPrintsTheReport() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Tools.path("infer-stats"))
+        let input = Pipe(), out = Pipe()
+        process.standardInput = input
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let lines = Self.sample.split(separator: "\n").prefix(120).joined(separator: "\n") + "\n"
+        try input.fileHandleForWriting.write(contentsOf: Data(lines.utf8))
+        Thread.sleep(forTimeInterval: 0.5)
+        kill(process.processIdentifier, SIGINT)
+        // The producer goes away, as infer-load does after its grace.
+        Thread.sleep(forTimeInterval: 0.3)
+        try input.fileHandleForWriting.close()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(stdout.contains("Requests     120 "), "\(stdout)")
+    }
+}

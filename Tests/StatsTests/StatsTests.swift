@@ -1,0 +1,167 @@
+import JSONLines
+@testable import Stats
+import Testing
+
+/// Feeds lines to an engine the way infer-stats does.
+func engine(_ lines: [String], percentiles: [Double] = [50, 90, 99], interval: Double? = nil, lateness: Double = 0,
+            emitted: inout [Windows.Window]) -> StatsEngine {
+    var engine = StatsEngine(percentiles: percentiles, interval: interval, lateness: lateness, keepSeries: true)
+    var decoder = RecordDecoder()
+    for (n, line) in lines.enumerated() {
+        let bytes = Array(line.utf8)
+        let problem = bytes.withUnsafeBytes { decoder.decode($0) }
+        if let problem {
+            engine.addMalformed(source: "test", line: n + 1, reason: problem.description)
+        } else {
+            emitted += engine.add(decoder)
+        }
+    }
+    emitted += engine.finish()
+    return engine
+}
+
+func engine(_ lines: [String], percentiles: [Double] = [50, 90, 99]) -> StatsEngine {
+    var ignored: [Windows.Window] = []
+    return engine(lines, percentiles: percentiles, emitted: &ignored)
+}
+
+func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200, bytes: Int = 10, error: String? = nil, pod: String? = "a") -> String {
+    Array(RecordEncoder.line(Record(ts: ts, seq: 0, latencyMs: latency, serviceMs: service ?? latency, status: status, bytes: bytes, error: error, pod: pod)).dropLast())
+        .withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
+}
+
+@Suite struct DecoderTests {
+    func decode(_ text: String) -> (RecordDecoder, RecordDecoder.Malformed?) {
+        var decoder = RecordDecoder()
+        let problem = Array(text.utf8).withUnsafeBytes { decoder.decode($0) }
+        return (decoder, problem)
+    }
+
+    @Test func fastPathReadsGeneratorLines() {
+        let (d, problem) = decode(#"{"ts":1795920319.002194,"seq":7,"latency_ms":12.345,"service_ms":0.5,"status":503,"bytes":120,"error":"overload","pod":"dev-x"}"#)
+        #expect(problem == nil)
+        #expect(d.ts == 1795920319.002194 && d.latencyMs == 12.345 && d.serviceMs == 0.5)
+        #expect(d.status == 503 && d.bytes == 120)
+        #expect(d.hasError && d.errorBytes == Array("overload".utf8))
+        #expect(d.hasPod && d.podBytes == Array("dev-x".utf8))
+        #expect(d.slowPathLines == 0)
+    }
+
+    @Test func otherShapesGoThroughJanssonAndAgree() {
+        // Spaces, reordered keys, unknown nested keys, escapes and exponents.
+        let (d, problem) = decode(#" { "pod" : "p\u00e9" , "extra": {"a": [1, 2]}, "status": 200, "error": null, "latency_ms": 1.5e1, "ts": 10 } "#)
+        #expect(problem == nil)
+        #expect(d.slowPathLines == 1)
+        #expect(d.latencyMs == 15 && d.ts == 10 && d.status == 200 && !d.hasError)
+        #expect(d.podBytes == Array("pé".utf8))
+        #expect(d.serviceMs == nil)
+    }
+
+    @Test(arguments: [
+        ("not json", "not JSON"), ("{\"ts\": 1, \"latency_ms\": 2, \"status\": 200", "not JSON"),
+        ("{}", "missing key \"ts\""), (#"{"ts":"x","latency_ms":1,"status":200,"error":null}"#, "\"ts\" must be a number"),
+        (#"{"ts":1,"latency_ms":1,"status":200.5,"error":null}"#, "\"status\" must be an integer"),
+        (#"{"ts":1,"latency_ms":1,"status":200}"#, "missing key \"error\""),
+        (#"{"ts":1,"latency_ms":-1,"status":200,"error":null}"#, "\"latency_ms\" must be a number ≥ 0"),
+        (#"{"ts":1,"latency_ms":1,"status":200,"error":5}"#, "\"error\" must be a string or null"),
+        (#"{"ts":1,"latency_ms":1,"status":200,"error":null,"pod":7}"#, "\"pod\" must be a string or null"),
+        (#"[1,2,3]"#, "not JSON"), (#"{"ts":1,"latency_ms":1,"status":200,"error":null} trailing"#, "not JSON"),
+        (#"{"ts":01,"latency_ms":1,"status":200,"error":null}"#, "not JSON"),
+    ])
+    func malformedLinesSayWhy(text: String, reason: String) {
+        let (_, problem) = decode(text)
+        #expect(problem != nil)
+        #expect(problem?.description.hasPrefix(reason) == true, "\(problem?.description ?? "nil")")
+    }
+}
+
+@Suite struct AggregateTests {
+    @Test func percentilesAndCountsMatchAHandComputation() {
+        // Latencies 1..100 ms: nearest-rank p50 = 50, p90 = 90, p99 = 99.
+        var lines: [String] = []
+        for i in 1...100 {
+            let ms = Double(i)
+            lines.append(line(ts: 1000 + ms * 0.01, latency: ms, service: ms / 2, pod: i % 4 == 0 ? "b" : "a"))
+        }
+        lines.append(line(ts: 1001.5, latency: 5000, status: 0, bytes: 0, error: "timeout", pod: nil))
+        lines.append(line(ts: 1001.6, latency: 3, status: 503, bytes: 20))
+        let e = engine(lines)
+        let r = e.totalReport()
+        #expect(r.requests == 102 && r.successes == 100 && r.failures == 2)
+        #expect(r.status.map { $0.code } == [0, 200, 503])
+        #expect(r.errors.map { $0.kind } == ["timeout"])
+        // Errors are not in the latency distribution; the 503 answer is.
+        #expect(r.latency.count == 101)
+        #expect(r.latency.min == 1 && r.latency.max == 100)
+        var p: [Double: Double] = [:]
+        for (level, ms) in r.latency.percentiles { p[level] = ms }
+        #expect(abs(p[50]! - 50) <= 0.05 && abs(p[90]! - 90) <= 0.1 && abs(p[99]! - 99) <= 0.1)
+        #expect(abs(r.latency.mean - (5050.0 + 3) / 101) < 1e-9)
+        #expect(abs(r.service.max - 50) < 1e-9)
+        #expect(r.bytes == 100 * 10 + 20)
+        #expect(r.pods.map(\.name) == ["a", "b"] && r.pods.map(\.requests) == [76, 25])
+        #expect(abs(r.pods[0].share - 76.0 / 101.0) < 1e-12)
+        // 102 records from 1000.01 to 1001.6: rate = n / (span · n/(n−1)) = 101 / 1.59.
+        #expect(abs(r.rate - 101 / 1.59) < 1e-6)
+    }
+
+    @Test func mergeOfTwoStreamsEqualsTheirConcatenation() {
+        let a = (0..<50).map { line(ts: Double($0), latency: Double($0 % 7) + 0.5, pod: "a") }
+        let b = (0..<50).map { line(ts: Double($0) + 0.5, latency: Double($0 % 5) * 3, pod: "b") }
+        let whole = engine(a + b).totalReport()
+        let interleaved = engine(zip(a, b).flatMap { [$0, $1] }).totalReport()
+        #expect(whole.requests == interleaved.requests)
+        // Exact but for the last bits of the running mean, which depend on the order.
+        #expect(whole.latency.count == interleaved.latency.count)
+        #expect(whole.latency.min == interleaved.latency.min && whole.latency.max == interleaved.latency.max)
+        #expect(whole.latency.percentiles.map { $0.ms } == interleaved.latency.percentiles.map { $0.ms })
+        #expect(abs(whole.latency.mean - interleaved.latency.mean) < 1e-9)
+        #expect(abs(whole.latency.stdev - interleaved.latency.stdev) < 1e-9)
+        #expect(whole.pods == interleaved.pods)
+        #expect(whole.rate == interleaved.rate)
+    }
+
+    @Test func emptyInputIsAnEmptyReport() {
+        let r = engine([]).totalReport()
+        #expect(r.requests == 0 && r.rate == 0 && r.latency.count == 0 && r.pods.isEmpty)
+    }
+
+    @Test func malformedLinesAreCountedWithLineNumbers() {
+        let lines = [line(ts: 1, latency: 1), "garbage", line(ts: 2, latency: 2), "{\"ts\":1}", "", "{\"ts\":3,\"latency_ms\":1,\"status\":200,\"error\":null}"]
+        let e = engine(lines)
+        #expect(e.total.requests == 3)
+        #expect(e.malformed == 3)
+        #expect(e.malformedSamples.map { $0.line } == [2, 4, 5])
+    }
+}
+
+@Suite struct WindowTests {
+    @Test func windowsComeOutInOrderWhenComplete() {
+        var emitted: [Windows.Window] = []
+        // 10 s windows; records slightly out of order; a gap (no records in 20–30).
+        let ts: [Double] = [1, 3, 2, 12, 11, 15, 35, 33, 41]
+        _ = engine(ts.map { line(ts: $0, latency: $0) }, interval: 10, lateness: 1, emitted: &emitted)
+        #expect(emitted.map(\.start) == [0, 10, 20, 30, 40])
+        #expect(emitted.map(\.aggregate.requests) == [3, 3, 0, 2, 1])
+    }
+
+    @Test func lateRecordsCountInTheTotalOnly() {
+        var emitted: [Windows.Window] = []
+        let ts: [Double] = [1, 2, 14, 16, 3, 25]  // 3 arrives after window 0 was printed (lateness 2)
+        let e = engine(ts.map { line(ts: $0, latency: 1) }, interval: 10, lateness: 2, emitted: &emitted)
+        #expect(e.lateRecords == 1)
+        #expect(e.total.requests == 6)
+        #expect(emitted.map(\.aggregate.requests) == [2, 2, 1])
+        #expect(e.series.count == 3)
+    }
+
+    @Test func windowIsHeldUntilTheLatenessHasPassed() {
+        var w = Windows(interval: 10, lateness: 5)
+        _ = w.add(ts: 1, latencyMs: 1, serviceMs: nil, status: 200, bytes: 0, errorID: nil, podID: nil)
+        _ = w.add(ts: 12, latencyMs: 1, serviceMs: nil, status: 200, bytes: 0, errorID: nil, podID: nil)
+        #expect(w.complete().isEmpty)
+        _ = w.add(ts: 15.5, latencyMs: 1, serviceMs: nil, status: 200, bytes: 0, errorID: nil, podID: nil)
+        #expect(w.complete().map(\.index) == [0])
+        #expect(w.flush().map(\.index) == [1])
+    }
+}
