@@ -7,9 +7,9 @@ public struct Aggregate: Sendable {
     public private(set) var firstTs = Double.infinity
     public private(set) var lastTs = -Double.infinity
     /// Latency of answered requests (no error), from the scheduled send time.
-    public private(set) var latency = LatencyStats()
+    public private(set) var latency: LatencyStats
     /// Service time of answered requests, from the actual send.
-    public private(set) var service = LatencyStats()
+    public private(set) var service: LatencyStats
     public private(set) var bytes = 0
     /// Requests by HTTP status (index = status, 0 = no response).
     public private(set) var statusCounts = [Int](repeating: 0, count: 1000)
@@ -19,7 +19,11 @@ public struct Aggregate: Sendable {
     public private(set) var podCounts: [Int] = []
     public private(set) var podSuccesses: [Int] = []
 
-    public init() {}
+    /// `significantDigits` of the latency histograms: 3 for a total, 2 for a window.
+    public init(significantDigits: Int = 3) {
+        latency = LatencyStats(significantDigits: significantDigits)
+        service = LatencyStats(significantDigits: significantDigits)
+    }
 
     /// Adds one record. `errorID`/`podID` come from the caller's interners (nil: none).
     public mutating func add(ts: Double, latencyMs: Double, serviceMs: Double?, status: Int, bytes: Int, errorID: Int?, podID: Int?) {

@@ -9,9 +9,15 @@ public struct Interner: Sendable {
     public init() {}
 
     public mutating func id(_ key: [UInt8]) -> Int {
-        // Consecutive lines usually repeat the last name: check it first.
+        // Consecutive lines usually repeat a recent name, and there are few: compare
+        // bytes directly before hashing.
         if last >= 0, bytes[last] == key { return last }
-        if let found = index[key] {
+        if bytes.count <= 16 {
+            for (i, known) in bytes.enumerated() where known == key {
+                last = i
+                return i
+            }
+        } else if let found = index[key] {
             last = found
             return found
         }

@@ -12,12 +12,17 @@ public struct LatencyStats: Sendable {
     public private(set) var maxMs = -Double.infinity
     private var mean = 0.0
     private var m2 = 0.0
-    private var histogram = Histogram<UInt64>(highestTrackableValue: LatencyStats.highestMicros)
+    private var histogram: Histogram<UInt64>
+
+    /// `digits`: 3 for a total; windows use 2, since every window's percentiles are
+    /// read once and the histogram library's scan is linear in its buckets.
+    public init(significantDigits digits: Int = 3) {
+        histogram = Histogram<UInt64>(highestTrackableValue: LatencyStats.highestMicros,
+                                      numberOfSignificantValueDigits: digits == 2 ? .two : .three)
+    }
 
     /// One hour, in µs: anything slower is recorded as this.
     static let highestMicros: UInt64 = 3_600_000_000
-
-    public init() {}
 
     public mutating func record(_ ms: Double) {
         count += 1
@@ -37,10 +42,15 @@ public struct LatencyStats: Sendable {
 
     /// The value at percentile `p` (0–100), in ms, within 3 significant digits and
     /// never outside the exact min and max.
-    public func percentile(_ p: Double) -> Double {
-        guard count > 0 else { return 0 }
-        let v = Double(histogram.valueAtPercentile(p)) / 1000
-        return Swift.min(Swift.max(v, minMs), maxMs)
+    public func percentile(_ p: Double) -> Double { percentiles([p])[0] }
+
+    /// Several percentiles, in the order asked for.
+    public func percentiles(_ ps: [Double]) -> [Double] {
+        guard count > 0 else { return ps.map { _ in 0 } }
+        return ps.map { p in
+            let v = Double(histogram.valueAtPercentile(p)) / 1000
+            return Swift.min(Swift.max(v, minMs), maxMs)
+        }
     }
 
     /// Counts per bucket for a text histogram: `buckets` ranges between min and max on

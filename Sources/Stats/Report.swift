@@ -43,8 +43,10 @@ public struct Report: Sendable {
     /// The report of `aggregate`. `window` gives the bounds and length the rate is
     /// measured over; nil (the total) measures from the first to the last record,
     /// plus one mean gap, as infer-load measures its achieved rate.
+    /// `servicePercentiles: false` skips the service-time percentiles (text and
+    /// markdown window rows do not show them).
     public init(_ aggregate: Aggregate, window: (start: Double, end: Double)?, percentiles: [Double],
-                errorNames: [String], podNames: [String]) {
+                errorNames: [String], podNames: [String], servicePercentiles: Bool = true) {
         requests = aggregate.requests
         successes = aggregate.successes
         let seconds: Double
@@ -66,7 +68,7 @@ public struct Report: Sendable {
             .map { (kind: errorNames[$0.offset], count: $0.element) }
             .sorted { $0.count != $1.count ? $0.count > $1.count : $0.kind < $1.kind }
         latency = Report.distribution(aggregate.latency, percentiles)
-        service = Report.distribution(aggregate.service, percentiles)
+        service = Report.distribution(aggregate.service, servicePercentiles ? percentiles : [])
         bytes = aggregate.bytes
         let named = aggregate.podCounts.reduce(0, +)
         pods = aggregate.podCounts.enumerated().filter { $0.element > 0 }.map {
@@ -79,8 +81,9 @@ public struct Report: Sendable {
         guard stats.count > 0 else {
             return Distribution(count: 0, min: 0, mean: 0, stdev: 0, max: 0, percentiles: percentiles.map { ($0, 0) })
         }
+        let values = stats.percentiles(percentiles)
         return Distribution(count: stats.count, min: stats.minMs, mean: stats.meanMs, stdev: stats.stdevMs, max: stats.maxMs,
-                            percentiles: percentiles.map { ($0, stats.percentile($0)) })
+                            percentiles: zip(percentiles, values).map { ($0, $1) })
     }
 
     /// "p99.9" for 99.9, "p50" for 50.

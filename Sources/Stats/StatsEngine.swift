@@ -65,11 +65,10 @@ public struct StatsEngine: Sendable {
         if keepSeries {
             for w in done {
                 let a = w.aggregate
+                let p = a.latency.count > 0 ? a.latency.percentiles([50, 90, 99]) : [.nan, .nan, .nan]
                 series.append(SeriesPoint(
                     start: w.start, end: w.end, requests: a.requests, successes: a.successes,
-                    p50: a.latency.count > 0 ? a.latency.percentile(50) : .nan,
-                    p90: a.latency.count > 0 ? a.latency.percentile(90) : .nan,
-                    p99: a.latency.count > 0 ? a.latency.percentile(99) : .nan,
+                    p50: p[0], p90: p[1], p99: p[2],
                     pods: a.podCounts.enumerated().filter { $0.element > 0 }.map { ($0.offset, $0.element) },
                     errors: a.errorCounts.enumerated().filter { $0.element > 0 }.map { ($0.offset, $0.element) }))
             }
@@ -77,8 +76,9 @@ public struct StatsEngine: Sendable {
         return done
     }
 
-    public func report(_ window: Windows.Window) -> Report {
-        Report(window.aggregate, window: (window.start, window.end), percentiles: percentiles, errorNames: errors.names, podNames: pods.names)
+    public func report(_ window: Windows.Window, percentiles: [Double]? = nil, servicePercentiles: Bool = true) -> Report {
+        Report(window.aggregate, window: (window.start, window.end), percentiles: percentiles ?? self.percentiles, errorNames: errors.names,
+               podNames: pods.names, servicePercentiles: servicePercentiles)
     }
 
     public func totalReport() -> Report {

@@ -4,6 +4,8 @@
 /// writes them as responses complete), so a window is complete `lateness` after its
 /// end; a record later than that still counts in the total and is counted as late.
 /// Windows with no records between busy ones come out empty, so a stall shows.
+/// Window latencies are kept to 2 significant digits (the total to 3): a window's
+/// percentiles are read as it closes, and reading costs a scan of its buckets.
 public struct Windows: Sendable {
     public let interval: Double
     public let lateness: Double
@@ -33,7 +35,7 @@ public struct Windows: Sendable {
             late += 1
             return false
         }
-        open[index, default: Aggregate()].add(ts: ts, latencyMs: latencyMs, serviceMs: serviceMs, status: status, bytes: bytes, errorID: errorID, podID: podID)
+        open[index, default: Aggregate(significantDigits: 2)].add(ts: ts, latencyMs: latencyMs, serviceMs: serviceMs, status: status, bytes: bytes, errorID: errorID, podID: podID)
         if ts > maxTs { maxTs = ts }
         return true
     }
@@ -57,7 +59,7 @@ public struct Windows: Sendable {
         var out: [Window] = []
         let interval = self.interval
         while index <= highest, done(index) {
-            let aggregate = open.removeValue(forKey: index) ?? Aggregate()
+            let aggregate = open.removeValue(forKey: index) ?? Aggregate(significantDigits: 2)
             out.append(Window(index: index, start: Double(index) * interval, end: Double(index + 1) * interval, aggregate: aggregate))
             index += 1
         }

@@ -73,7 +73,12 @@ struct InferStats: AsyncParsableCommand {
                 out.append(formatter.windowHeader().utf8)
                 headerShown = true
             }
-            for w in windows { out.append(formatter.windowRow(engine.report(w)).utf8) }
+            let full = outputFormat == .json || outputFormat == .csv
+            // Text rows show three latency percentiles: compute only those.
+            let shown = outputFormat == .text ? Array(formatter.percentiles.prefix(3)) : formatter.percentiles
+            for w in windows {
+                out.append(formatter.windowRow(engine.report(w, percentiles: shown, servicePercentiles: full)).utf8)
+            }
             out.flush()  // a window is printed as soon as it is complete
         }
         func reportSamples() {
