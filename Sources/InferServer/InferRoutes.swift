@@ -22,7 +22,7 @@ struct InferRoutes: Sendable {
     ]
 
     func register(on router: Router<BasicRequestContext>) {
-        router.get("/healthz") { _, _ in Self.json(.ok, Self.healthBody) }
+        router.get("/healthz") { _, _ in Self.json(.ok, Self.healthBuffer) }
         router.get("/readyz") { _, _ in readyz() }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -51,12 +51,28 @@ struct InferRoutes: Sendable {
     }
 
     func readyz() -> Response {
-        switch state.readiness {
-        case .ready: Self.json(.ok, Self.readyBody)
-        case .calibrating: Self.json(.serviceUnavailable, Self.calibratingBody, retryAfter: true)
-        case .draining: Self.json(.serviceUnavailable, Self.drainingBody)
+        let (status, body, retryAfter) = probe("/readyz")!
+        return Self.json(status, body, retryAfter: retryAfter)
+    }
+
+    /// The probes' answers, shared by the routes and `ProbeFastPath`.
+    func probe(_ path: String) -> (status: HTTPResponse.Status, body: ByteBuffer, retryAfter: Bool)? {
+        switch path {
+        case "/healthz": return (.ok, Self.healthBuffer, false)
+        case "/readyz":
+            switch state.readiness {
+            case .ready: return (.ok, Self.readyBuffer, false)
+            case .calibrating: return (.serviceUnavailable, Self.calibratingBuffer, true)
+            case .draining: return (.serviceUnavailable, Self.drainingBuffer, false)
+            }
+        default: return nil
         }
     }
+
+    static let healthBuffer = ByteBuffer(bytes: healthBody)
+    static let readyBuffer = ByteBuffer(bytes: readyBody)
+    static let calibratingBuffer = ByteBuffer(bytes: calibratingBody)
+    static let drainingBuffer = ByteBuffer(bytes: drainingBody)
 
     struct BodyError: Error, CustomStringConvertible {
         let description: String
@@ -130,9 +146,13 @@ struct InferRoutes: Sendable {
     static let drainingBody = Array(#"{"status":"draining"}"#.utf8)
 
     static func json(_ status: HTTPResponse.Status, _ body: [UInt8], retryAfter: Bool = false) -> Response {
+        json(status, ByteBuffer(bytes: body), retryAfter: retryAfter)
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ body: ByteBuffer, retryAfter: Bool = false) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if retryAfter { headers[.retryAfter] = "1" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
     }
 
     static func error(_ status: HTTPResponse.Status, _ message: String, retryAfter: Bool = false) -> Response {

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Hummingbird
+import HummingbirdCore
 import InferModel
 import Logging
 import NIOCore
@@ -37,10 +38,27 @@ public struct InferServer: Sendable {
     public func buildApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: ServerMiddleware(metrics: metrics, pod: pod, accessLog: config.accessLog ? logger : nil))
-        InferRoutes(config: config, state: state, pool: pool, metrics: metrics, pod: pod, ids: RequestIDs()).register(on: router)
+        let routes = InferRoutes(config: config, state: state, pool: pool, metrics: metrics, pod: pod, ids: RequestIDs())
+        routes.register(on: router)
+        let (metrics, pod, logger) = (self.metrics, self.pod, self.logger)
+        let idle = Duration.milliseconds(Int64(config.idleTimeout * 1000))
+        let server: HTTPServerBuilder
+        if config.accessLog {
+            // With an access log every request goes through the middleware that writes it.
+            server = .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000))))
+        } else {
+            // Probes answered in the pipeline; the idle timer moves in front of them so it
+            // sees every request (Hummingbird's own, behind them, would not).
+            server = .http1(configuration: .init(
+                additionalChannelHandlers: [
+                    HTTPConnectionStateHandler(idleTimeout: idle, logger: logger),
+                    ProbeFastPath(answer: { routes.probe($0) }, metrics: metrics, pod: pod),
+                ],
+                idleTimeout: nil))
+        }
         return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000)))),
+            server: server,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
             services: [CalibrationService(state: state, pool: pool, logger: logger)],
             onServerRunning: onServerRunning,

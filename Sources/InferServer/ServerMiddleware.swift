@@ -11,8 +11,6 @@ struct ServerMiddleware<Context: RequestContext>: RouterMiddleware {
     let pod: String
     let accessLog: Logger?
 
-    static var servedBy: HTTPField.Name { HTTPField.Name("X-Served-By")! }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = CPUClock.monotonicNanos()
         var response: Response
@@ -24,7 +22,7 @@ struct ServerMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPResponseError {
             response = InferRoutes.error(error.status, error.status.reasonPhrase)
         }
-        response.headers[Self.servedBy] = pod
+        response.headers[.servedBy] = pod
         let path = request.uri.path
         let route = InferRoutes.allowed.contains(where: { $0.path == path }) ? path : "other"
         let elapsed = CPUClock.monotonicNanos() - start
@@ -35,4 +33,9 @@ struct ServerMiddleware<Context: RequestContext>: RouterMiddleware {
         ])
         return response
     }
+}
+
+extension HTTPField.Name {
+    /// The replica that answered, for per-pod statistics.
+    static let servedBy = HTTPField.Name("X-Served-By")!
 }

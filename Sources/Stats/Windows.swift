@@ -10,6 +10,8 @@ public struct Windows: Sendable {
     public let interval: Double
     public let lateness: Double
     private var open: [Int: Aggregate] = [:]
+    /// No window can complete before a record at or past this time.
+    private var nextCheck = Double.infinity
     /// Every window below this index has been handed out.
     private var nextIndex: Int?
     private var maxTs = -Double.infinity
@@ -37,14 +39,19 @@ public struct Windows: Sendable {
         }
         open[index, default: Aggregate(significantDigits: 2)].add(ts: ts, latencyMs: latencyMs, serviceMs: serviceMs, status: status, bytes: bytes, errorID: errorID, podID: podID)
         if ts > maxTs { maxTs = ts }
+        nextCheck = min(nextCheck, Double(index + 1) * interval + lateness)
         return true
     }
 
     /// Windows now complete, in time order.
     public mutating func complete() -> [Window] {
+        // Most records complete nothing: skip the scan until the watermark can pass a window end.
+        guard maxTs >= nextCheck else { return [] }
         let watermark = maxTs - lateness
         let interval = self.interval
-        return take { Double($0 + 1) * interval <= watermark }
+        let done = take { Double($0 + 1) * interval <= watermark }
+        nextCheck = (open.keys.min().map { Double($0 + 1) * interval } ?? maxTs) + lateness
+        return done
     }
 
     /// Every window still open, in time order (at the end of input).

@@ -47,6 +47,8 @@ import Glibc
             #expect(health.status == .ok)
             #expect(try Self.json(health.body)["status"] == .string("ok"))
             #expect(health.headers[HTTPField.Name("X-Served-By")!] == "pod-test")
+            #expect(health.headers[.date]?.hasSuffix(" GMT") == true)
+            #expect(health.headers[.contentLength] == "15")
             let ready = try await client.execute(uri: "/readyz", method: .get)
             #expect(ready.status == .ok)
             _ = try await client.execute(uri: "/infer", method: .get)
@@ -56,6 +58,7 @@ import Glibc
             let text = String(buffer: metrics.body)
             for needle in [
                 #"infer_http_requests_total{route="/infer",status="200"} 1"#,
+                #"infer_http_requests_total{route="/healthz",status="200"} 1"#,
                 #"infer_http_requests_total{route="other",status="404"} 1"#,
                 "infer_http_request_duration_seconds_bucket", "infer_inflight_requests", "infer_queue_depth",
                 "infer_shed_total 0", "infer_work_cpu_seconds_total", #"infer_build_info{version="\#(InferServer.version)"} 1"#,
@@ -181,6 +184,12 @@ import Glibc
     @Test func idleAndStalledClientsAreDisconnected() async throws {
         try await Self.live(Self.server { $0.idleTimeout = 0.3 }) { client in
             guard let port = client.port else { Issue.record("no port"); return }
+            // A busy connection is not idle: probes every 100 ms for longer than the timeout.
+            for _ in 0..<12 {
+                let probe = try await client.execute(uri: "/healthz", method: .get)
+                #expect(probe.status == .ok)
+                try await Task.sleep(for: .milliseconds(100))
+            }
             // A client that sends half a request head and stalls is closed by the server.
             let fd = try RawSocket.connect(port: port)
             defer { close(fd) }
@@ -226,5 +235,13 @@ enum RawSocket {
         guard poll(&pfd, 1, ms) > 0 else { return false }
         var byte: UInt8 = 0
         return read(fd, &byte, 1) <= 0
+    }
+}
+
+@Suite struct HTTPDateTests {
+    @Test func formatsIMFFixdate() {
+        #expect(HTTPDate.format(1_795_920_320) == "Sun, 29 Nov 2026 02:45:20 GMT")
+        #expect(HTTPDate.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDate.format(951_782_400) == "Tue, 29 Feb 2000 00:00:00 GMT")
     }
 }

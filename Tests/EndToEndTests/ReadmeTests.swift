@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+/// The README's set-up commands, run as written, so they cannot rot.
+@Suite struct ReadmeTests {
+    /// The commands of the first code block under "## Set up".
+    static func setupCommands() throws -> [String] {
+        let readme = try String(contentsOfFile: Tools.root + "/README.md", encoding: .utf8)
+        guard let section = readme.range(of: "## Set up") else { return [] }
+        let rest = readme[section.upperBound...]
+        guard let open = rest.range(of: "```sh\n"), let close = rest[open.upperBound...].range(of: "```") else { return [] }
+        return rest[open.upperBound..<close.lowerBound].split(separator: "\n").map(String.init)
+    }
+
+    @Test func setupIsDemoThenTest() throws {
+        #expect(try Self.setupCommands() == ["bin/demo", "bin/test"])
+        for script in ["bin/demo", "bin/test"] {
+            #expect(FileManager.default.isExecutableFile(atPath: Tools.root + "/" + script))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func demoRunsAsWritten() throws {
+        let command = try #require(Self.setupCommands().first)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", command]
+        process.currentDirectoryURL = URL(fileURLWithPath: Tools.root)
+        var env = ProcessInfo.processInfo.environment
+        // A short profile, still past the server's capacity (2 workers × 1000/20 ms = 100/s) and back.
+        env["STEPS"] = "30:2s,200:2s,30:2s"
+        env["INTERVAL"] = "1s"
+        env["OUT"] = out
+        env["INFER_SIM_BIN"] = Tools.binDir
+        process.environment = env
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let report = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(log)")
+        #expect(report.contains("Requests "), "\(report)")
+        #expect(log.contains("done: records, report and chart in \(out)/"))
+        let records = try String(contentsOfFile: out + "/records.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(records.count > 400)
+        // Past capacity the server sheds: some 503s among the 200s.
+        #expect(records.contains { $0.contains("\"status\":503") })
+        #expect(records.contains { $0.contains("\"status\":200") })
+        #expect(FileManager.default.fileExists(atPath: out + "/chart.svg"))
+        #expect(try String(contentsOfFile: out + "/report.txt", encoding: .utf8) == report)
+        // The server was stopped: its log ends with its last words.
+        #expect(try String(contentsOfFile: out + "/server.log", encoding: .utf8).contains("\"msg\":\"stopped\""))
+    }
+}
