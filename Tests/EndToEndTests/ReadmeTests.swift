@@ -56,3 +56,35 @@ import Testing
         #expect(try String(contentsOfFile: out + "/server.log", encoding: .utf8).contains("\"msg\":\"stopped\""))
     }
 }
+
+/// bin/install puts the tools and man pages where `man` finds them.
+@Suite struct InstallTests {
+    @Test func installsToolsAndManPages() throws {
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("prefix-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Tools.root + "/bin/install")
+        var env = ProcessInfo.processInfo.environment
+        env["PREFIX"] = prefix
+        env["INFER_SIM_BIN"] = Tools.binDir
+        process.environment = env
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        for tool in ["infer-serve", "infer-load", "infer-stats"] {
+            #expect(FileManager.default.isExecutableFile(atPath: "\(prefix)/bin/\(tool)"))
+            #expect(FileManager.default.fileExists(atPath: "\(prefix)/share/man/man1/\(tool).1"))
+        }
+        // What `man infer-load` shows: the installed page renders.
+        let render = Process()
+        render.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        render.arguments = ["mandoc", "-Tutf8", "\(prefix)/share/man/man1/infer-load.1"]
+        let out = Pipe()
+        render.standardOutput = out
+        try render.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        render.waitUntilExit()
+        #expect(text.contains("OUTPUT FORMAT"))
+    }
+}
