@@ -79,7 +79,7 @@ import Testing
         // What `man infer-load` shows: the installed page renders.
         let render = Process()
         render.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        render.arguments = ["mandoc", "-Tutf8", "\(prefix)/share/man/man1/infer-load.1"]
+        render.arguments = ["mandoc", "-Tmarkdown", "\(prefix)/share/man/man1/infer-load.1"]
         let out = Pipe()
         render.standardOutput = out
         try render.run()
