@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "InferModel"),
         .target(name: "ToolSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "InferServer", dependencies: [
-            "InferModel", "JSONLines",
+            "InferModel", "JSONLines", "ToolSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -46,7 +46,7 @@ let package = Package(
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
         ]),
         .target(name: "LoadGen", dependencies: [
-            "InferModel", "JSONLines",
+            "InferModel", "JSONLines", "ToolSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -80,7 +80,7 @@ let package = Package(
         ], exclude: ["Fixtures"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats", "JSONLines"]),
         .testTarget(name: "LoadGenTests", dependencies: [
-            "LoadGen", "JSONLines",
+            "LoadGen", "JSONLines", "ToolSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import NIOCore
+import ToolSupport
 
 /// The CPU a container may use, read from its cgroup: a pod limited to 500m has one
 /// useful compute thread, however many cores the node has.
@@ -28,16 +29,16 @@ public enum CPUQuota {
     /// own group from /proc/self/cgroup), then v1.
     public static func detect(root: String = "/sys/fs/cgroup", procSelfCgroup: String = "/proc/self/cgroup") -> Double? {
         var v2Paths = [root + "/cpu.max"]
-        if let own = readFile(procSelfCgroup)?.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) {
+        if let own = SmallFile.readText(procSelfCgroup)?.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) {
             let path = own.dropFirst(3)
             if path != "/" { v2Paths.insert(root + path + "/cpu.max", at: 0) }
         }
         for path in v2Paths {
-            if let text = readFile(path) { return parse(cpuMax: text) }
+            if let text = SmallFile.readText(path) { return parse(cpuMax: text) }
         }
         for dir in ["cpu,cpuacct", "cpu", "cpuacct,cpu"] {
-            if let quota = readFile("\(root)/\(dir)/cpu.cfs_quota_us"),
-               let period = readFile("\(root)/\(dir)/cpu.cfs_period_us") {
+            if let quota = SmallFile.readText("\(root)/\(dir)/cpu.cfs_quota_us"),
+               let period = SmallFile.readText("\(root)/\(dir)/cpu.cfs_period_us") {
                 return parse(cfsQuota: quota, cfsPeriod: period)
             }
         }
@@ -59,16 +60,4 @@ public enum CPUQuota {
         s.drop(while: { $0 == " " }).prefix(while: { $0 != "\n" && $0 != " " })
     }
 
-    static func readFile(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, file)
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }

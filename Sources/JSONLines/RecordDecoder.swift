@@ -61,8 +61,11 @@ public struct RecordDecoder {
         if !seen.latency { return Malformed("missing key \"latency_ms\"") }
         if !seen.status { return Malformed("missing key \"status\"") }
         if !seen.error { return Malformed("missing key \"error\"") }
-        if !(latencyMs >= 0) { return Malformed("\"latency_ms\" must be a number ≥ 0") }
-        if let serviceMs, !(serviceMs >= 0) { return Malformed("\"service_ms\" must be a number ≥ 0") }
+        // Unix seconds up to the year 5138: beyond is not a time, and would overflow window arithmetic.
+        if !(ts >= 0 && ts < 1e11) { return Malformed("\"ts\" must be a Unix time in seconds") }
+        if !(latencyMs >= 0 && latencyMs < 1e12) { return Malformed("\"latency_ms\" must be a number ≥ 0") }
+        if let serviceMs, !(serviceMs >= 0 && serviceMs < 1e12) { return Malformed("\"service_ms\" must be a number ≥ 0") }
+        if bytes < 0 { return Malformed("\"bytes\" must be ≥ 0") }
         if status < 0 || status > 999 { return Malformed("\"status\" must be from 0 to 999") }
         return nil
     }

@@ -1,3 +1,5 @@
+import ToolSupport
+
 /// How the target rate changes over a run: constant, a linear ramp, or steps.
 /// The profile is a pure function of time, so a schedule can be computed (and
 /// tested) without a clock.
@@ -89,24 +91,13 @@ public enum RateProfile: Equatable, Sendable {
         for part in text.split(separator: ",") {
             let fields = part.split(separator: ":")
             guard fields.count == 2, let qps = Double(fields[0]), qps >= 0, qps.isFinite,
-                  let seconds = parseDuration(String(fields[1])), seconds > 0 else {
+                  let seconds = DurationText.seconds(String(fields[1])), seconds > 0 else {
                 throw ParseError("invalid step '\(part)': expected QPS:DURATION, e.g. 30:60s")
             }
             steps.append(Step(qps: qps, seconds: seconds))
         }
         guard !steps.isEmpty else { throw ParseError("--steps needs at least one QPS:DURATION") }
         return .steps(steps)
-    }
-
-    /// "90" (seconds), "90s", "1.5m", "2h", "250ms" → seconds.
-    public static func parseDuration(_ text: String) -> Double? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let v = Double(text.dropLast(suffix.count)), v.isFinite, v >= 0 else { return nil }
-            return v * scale
-        }
-        guard let v = Double(text), v.isFinite, v >= 0 else { return nil }
-        return v
     }
 }
 

@@ -8,6 +8,10 @@ public struct Interner: Sendable {
 
     public init() {}
 
+    /// Distinct names kept; further ones share the id of "(other)", so a stream of
+    /// ever-new names cannot grow memory without bound.
+    public static let limit = 10_000
+
     public mutating func id(_ key: [UInt8]) -> Int {
         // Consecutive lines usually repeat a recent name, and there are few: compare
         // bytes directly before hashing.
@@ -21,6 +25,15 @@ public struct Interner: Sendable {
             last = found
             return found
         }
+        if names.count >= Interner.limit {
+            let other = Array("(other)".utf8)
+            if let found = index[other] { return found }
+            return insert(other)
+        }
+        return insert(key)
+    }
+
+    private mutating func insert(_ key: [UInt8]) -> Int {
         let id = names.count
         names.append(String(decoding: key, as: UTF8.self))
         bytes.append(key)

@@ -31,7 +31,8 @@ public struct LatencyStats: Sendable {
         let delta = ms - mean
         mean += delta / Double(count)
         m2 += delta * (ms - mean)
-        let micros = min(UInt64(max(ms, 0) * 1000 + 0.5), LatencyStats.highestMicros)
+        // Clamp before converting: anything slower than an hour is recorded as an hour.
+        let micros = UInt64(min(max(ms, 0) * 1000 + 0.5, Double(LatencyStats.highestMicros)))
         _ = histogram.record(micros)
     }
 

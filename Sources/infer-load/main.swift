@@ -24,23 +24,23 @@ struct InferLoad: AsyncParsableCommand {
         version: LoadRunner.version
     )
 
-    @Option(help: "Target URL, http://HOST[:PORT] (default http://localhost:8080).") var host = "http://localhost:8080"
+    @Option(help: ArgumentHelp("Target URL, http://HOST[:PORT].", valueName: "url")) var host = "http://localhost:8080"
     @Option(help: "Request path (default /infer, or the path in --host).") var path: String?
     @Option(help: "HTTP method: GET, POST, PUT, PATCH or DELETE (default GET; POST with a body).") var method: String?
-    @Option(help: "Request body.") var body: String?
-    @Option(name: .customLong("body-file"), help: "Read the request body from this file.") var bodyFile: String?
-    @Option(name: .customShort("H"), help: "Request header 'Name: value'; repeatable.") var header: [String] = []
-    @Option(help: "Target rate in requests per second (default 30).") var qps: Double = 30
-    @Option(help: "Length of the run in seconds (default 60; with --requests, until that count).") var seconds: Double?
-    @Option(help: "Send exactly this many requests.") var requests: Int?
-    @Option(name: .customLong("ramp-to"), help: "Ramp linearly from --qps to this rate over --seconds.") var rampTo: Double?
-    @Option(help: "Rate steps QPS:DURATION,... e.g. 30:60s,90:60s,5:120s (replaces --qps and --seconds).") var steps: String?
-    @Option(help: "Arrival process: uniform or poisson (default uniform).") var arrival = "uniform"
-    @Option(help: "Seed for poisson arrivals (default 1): the same seed, the same schedule.") var seed: UInt64 = 1
-    @Option(help: "Most connections to open (default 256).") var connections = 256
-    @Option(name: .customLong("max-inflight"), help: "Most requests awaiting a response; more are recorded as overload (default 1024).") var maxInflight = 1024
-    @Option(help: "Seconds before a request (or its connect) is a timeout (default 10).") var timeout: Double = 10
-    @Option(help: "Seconds in-flight requests may finish after SIGINT/SIGTERM (default 5).") var grace: Double = 5
+    @Option(help: ArgumentHelp("Request body.", valueName: "text")) var body: String?
+    @Option(name: .customLong("body-file"), help: ArgumentHelp("Read the request body from this file.", valueName: "file")) var bodyFile: String?
+    @Option(name: .customShort("H"), help: ArgumentHelp("Request header 'Name: value'; repeatable.", valueName: "header")) var header: [String] = []
+    @Option(help: ArgumentHelp("Target rate in requests per second.", valueName: "rate")) var qps: Double = 30
+    @Option(help: "Length of the run in seconds (default 60; with --requests alone, until that count).") var seconds: Double?
+    @Option(help: ArgumentHelp("Send exactly this many requests.", valueName: "n")) var requests: Int?
+    @Option(name: .customLong("ramp-to"), help: ArgumentHelp("Ramp linearly from --qps to this rate over --seconds.", valueName: "rate")) var rampTo: Double?
+    @Option(help: ArgumentHelp("Rate steps QPS:DURATION,... e.g. 30:60s,90:60s,5:120s (replaces --qps and --seconds).", valueName: "steps")) var steps: String?
+    @Option(help: ArgumentHelp("Arrival process: uniform or poisson.", valueName: "kind")) var arrival = "uniform"
+    @Option(help: ArgumentHelp("Seed for poisson arrivals: the same seed, the same schedule.", valueName: "n")) var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Most connections to open.", valueName: "n")) var connections = 256
+    @Option(name: .customLong("max-inflight"), help: ArgumentHelp("Most requests awaiting a response; more are recorded as overload.", valueName: "n")) var maxInflight = 1024
+    @Option(help: "Seconds before a request (or its connect) is recorded as a timeout.") var timeout: Double = 10
+    @Option(help: "Seconds in-flight requests may take to finish after SIGINT/SIGTERM.") var grace: Double = 5
     @Flag(help: "No progress line and no summary on stderr.") var quiet = false
 
     func plan() throws(ParseError) -> LoadPlan {
@@ -57,7 +57,7 @@ struct InferLoad: AsyncParsableCommand {
         if body != nil && bodyFile != nil { throw ParseError("--body and --body-file: give one of them") }
         var payload: [UInt8] = body.map { Array($0.utf8) } ?? []
         if let bodyFile {
-            guard let bytes = readFile(bodyFile) else { throw ParseError("--body-file \(bodyFile): cannot read it") }
+            guard let bytes = SmallFile.read(bodyFile) else { throw ParseError("--body-file \(bodyFile): cannot read it") }
             payload = bytes
         }
         let target = try Target(url: host, path: path, method: method ?? (payload.isEmpty ? "GET" : "POST"),
@@ -159,19 +159,6 @@ struct InferLoad: AsyncParsableCommand {
         }
         return text
     }
-}
-
-func readFile(_ path: String) -> [UInt8]? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, file)
-        if n <= 0 { break }
-        bytes.append(contentsOf: chunk[0..<n])
-    }
-    return bytes
 }
 
 await ToolMain.main(InferLoad.self)

@@ -24,12 +24,12 @@ struct InferStats: AsyncParsableCommand {
     )
 
     @Argument(help: "Record files; '-' or none reads standard input.") var inputs: [String] = []
-    @Option(help: "Report format: text, json, csv or markdown (default text).") var format = "text"
-    @Option(help: "Print one row per window of this length (e.g. 10s) as it completes, then the total.") var interval: String?
-    @Option(help: "How long after a window's end to wait for late records before printing it (default 2s).") var late = "2s"
-    @Option(help: "Latency percentiles to report, comma-separated (default 50,90,95,99,99.9).") var percentiles = "50,90,95,99,99.9"
+    @Option(help: "Report format: text, json, csv or markdown.") var format = "text"
+    @Option(help: ArgumentHelp("Print one row per window of this length (e.g. 10s) as it completes, then the total.", valueName: "duration")) var interval: String?
+    @Option(help: ArgumentHelp("How long after a window's end to wait for late records before printing it.", valueName: "duration")) var late = "2s"
+    @Option(help: ArgumentHelp("Latency percentiles to report, comma-separated.", valueName: "list")) var percentiles = "50,90,95,99,99.9"
     @Flag(help: "Add a latency histogram (text bars; a list in json).") var hist = false
-    @Option(help: "Write an SVG chart over time to this file (windows of --interval, default 10s).") var svg: String?
+    @Option(help: ArgumentHelp("Write an SVG chart over time to this file (windows of --interval, else 10s).", valueName: "file")) var svg: String?
     @Flag(help: "Exit 1 when any line is malformed.") var strict = false
 
     func run() async throws {
@@ -40,10 +40,10 @@ struct InferStats: AsyncParsableCommand {
         }
         var windowSeconds: Double?
         if let interval {
-            guard let s = Self.duration(interval), s > 0 else { usage("--interval \(interval): expected a duration such as 10s, 500ms or 1m") }
+            guard let s = DurationText.seconds(interval), s > 0 else { usage("--interval \(interval): expected a duration such as 10s, 500ms or 1m") }
             windowSeconds = s
         }
-        guard let lateness = Self.duration(late) else { usage("--late \(late): expected a duration such as 2s") }
+        guard let lateness = DurationText.seconds(late) else { usage("--late \(late): expected a duration such as 2s") }
         let chartWindow = windowSeconds ?? (svg != nil ? 10 : nil)
 
         var sources: [RecordSource] = []
@@ -180,16 +180,6 @@ struct InferStats: AsyncParsableCommand {
         guard let file = fopen(path, "w") else { return false }
         let ok = text.utf8CString.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count - 1, file) == $0.count - 1 }
         return fclose(file) == 0 && ok
-    }
-
-    static func duration(_ text: String) -> Double? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let v = Double(text.dropLast(suffix.count)), v.isFinite, v >= 0 else { return nil }
-            return v * scale
-        }
-        guard let v = Double(text), v.isFinite, v >= 0 else { return nil }
-        return v
     }
 
     func usage(_ message: String) -> Never {

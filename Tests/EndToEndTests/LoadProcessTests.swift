@@ -75,19 +75,10 @@ import Testing
         try Tools.waitReady(port: port)
         let script = #""$0" --host "http://127.0.0.1:$1" --qps 200 --seconds 30 | head -1; echo "status=${PIPESTATUS[0]}" >&2"#
         let start = Date()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", script, Tools.path("infer-load"), String(port)]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(stdout.split(separator: "\n").count == 1)
-        #expect(stderr.contains("status=0"), "\(stderr)")
-        #expect(!stderr.contains("rror"), "\(stderr)")
+        let result = try Tools.bash(script, [Tools.path("infer-load"), String(port)])
+        #expect(result.stdout.split(separator: "\n").count == 1)
+        #expect(result.stderr.contains("status=0"), "\(result.stderr)")
+        #expect(!result.stderr.contains("rror"), "\(result.stderr)")
         #expect(Date().timeIntervalSince(start) < 25)
     }
 }

@@ -24,25 +24,12 @@ import Testing
         let command = try #require(Self.setupCommands().first)
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", command]
-        process.currentDirectoryURL = URL(fileURLWithPath: Tools.root)
-        var env = ProcessInfo.processInfo.environment
         // A short profile, still past the server's capacity (2 workers × 1000/20 ms = 100/s) and back.
-        env["STEPS"] = "30:2s,200:2s,30:2s"
-        env["INTERVAL"] = "1s"
-        env["OUT"] = out
-        env["INFER_SIM_BIN"] = Tools.binDir
-        process.environment = env
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let report = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(log)")
+        let result = try Tools.bash(command, environment: [
+            "STEPS": "30:2s,200:2s,30:2s", "INTERVAL": "1s", "OUT": out, "INFER_SIM_BIN": Tools.binDir,
+        ])
+        let (report, log) = (result.stdout, result.stderr)
+        #expect(result.status == 0, "\(log)")
         #expect(report.contains("Requests "), "\(report)")
         #expect(log.contains("done: records, report and chart in \(out)/"))
         let records = try String(contentsOfFile: out + "/records.jsonl", encoding: .utf8).split(separator: "\n")
@@ -62,29 +49,14 @@ import Testing
     @Test func installsToolsAndManPages() throws {
         let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("prefix-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: prefix) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Tools.root + "/bin/install")
-        var env = ProcessInfo.processInfo.environment
-        env["PREFIX"] = prefix
-        env["INFER_SIM_BIN"] = Tools.binDir
-        process.environment = env
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let install = try Tools.bash("bin/install", environment: ["PREFIX": prefix, "INFER_SIM_BIN": Tools.binDir])
+        #expect(install.status == 0, "\(install.stderr)")
         for tool in ["infer-serve", "infer-load", "infer-stats"] {
             #expect(FileManager.default.isExecutableFile(atPath: "\(prefix)/bin/\(tool)"))
             #expect(FileManager.default.fileExists(atPath: "\(prefix)/share/man/man1/\(tool).1"))
         }
         // What `man infer-load` shows: the installed page renders.
-        let render = Process()
-        render.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        render.arguments = ["mandoc", "-Tmarkdown", "\(prefix)/share/man/man1/infer-load.1"]
-        let out = Pipe()
-        render.standardOutput = out
-        try render.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        render.waitUntilExit()
+        let text = try Tools.execute("/usr/bin/env", ["mandoc", "-Tmarkdown", "\(prefix)/share/man/man1/infer-load.1"]).stdout
         #expect(text.contains("OUTPUT FORMAT"))
     }
 }

@@ -23,9 +23,20 @@ enum Tools {
 
     /// Runs `tool` to completion with `arguments`, optional stdin bytes and extra environment.
     static func run(_ tool: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Result {
+        try execute(path(tool), arguments, stdin: stdin, environment: environment)
+    }
+
+    /// Runs `bash -c script` (with `$0`, `$1`… from `arguments`) in the package root.
+    static func bash(_ script: String, _ arguments: [String] = [], environment: [String: String] = [:]) throws -> Result {
+        try execute("/bin/bash", ["-c", script] + arguments, environment: environment, directory: root)
+    }
+
+    static func execute(_ executable: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
+                        directory: String? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path(tool))
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
         process.environment = env

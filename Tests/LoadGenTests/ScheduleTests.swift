@@ -1,4 +1,5 @@
 import LoadGen
+import ToolSupport
 import Testing
 
 @Suite struct ScheduleTests {
@@ -62,11 +63,11 @@ import Testing
     }
 
     @Test func durations() {
-        #expect(RateProfile.parseDuration("90") == 90)
-        #expect(RateProfile.parseDuration("1.5m") == 90)
-        #expect(RateProfile.parseDuration("250ms") == 0.25)
-        #expect(RateProfile.parseDuration("2h") == 7200)
-        #expect(RateProfile.parseDuration("abc") == nil)
+        #expect(DurationText.seconds("90") == 90)
+        #expect(DurationText.seconds("1.5m") == 90)
+        #expect(DurationText.seconds("250ms") == 0.25)
+        #expect(DurationText.seconds("2h") == 7200)
+        #expect(DurationText.seconds("abc") == nil)
     }
 }
 

@@ -165,3 +165,35 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
         #expect(w.flush().map(\.index) == [1])
     }
 }
+
+@Suite struct HostileInputTests {
+    @Test(arguments: [
+        #"{"ts":1e300,"latency_ms":1,"status":200,"error":null}"#,
+        #"{"ts":999999999999999999,"latency_ms":1,"status":200,"error":null}"#,
+        #"{"ts":-5,"latency_ms":1,"status":200,"error":null}"#,
+        #"{"ts":1,"latency_ms":999999999999999999,"status":200,"error":null}"#,
+        #"{"ts":1,"latency_ms":1e308,"status":200,"error":null}"#,
+        #"{"ts":1,"latency_ms":1,"service_ms":1e300,"status":200,"error":null}"#,
+        #"{"ts":1,"latency_ms":1,"status":99999999,"error":null}"#,
+        #"{"ts":1,"latency_ms":1,"status":200,"bytes":-4,"error":null}"#,
+    ])
+    func extremeValuesAreMalformedNotACrash(_ text: String) {
+        var emitted: [Windows.Window] = []
+        let e = engine([text], interval: 10, emitted: &emitted)
+        #expect(e.malformed == 1 && e.total.requests == 0)
+    }
+
+    @Test func slowestLatenciesAreClampedNotACrash() {
+        let e = engine([line(ts: 1, latency: 5e9)])  // 58 days, in ms
+        #expect(e.total.requests == 1)
+        #expect(e.totalReport().latency.max == 5e9)
+    }
+
+    @Test func distinctNamesAreBounded() {
+        var interner = Interner()
+        for i in 0..<(Interner.limit + 50) { _ = interner.id("pod-\(i)") }
+        #expect(interner.count == Interner.limit + 1)
+        #expect(interner.names.last == "(other)")
+        #expect(interner.id("pod-999999") == Interner.limit)
+    }
+}
