@@ -28,6 +28,13 @@ public struct ReportFormatter: Sendable {
         self.percentiles = percentiles
     }
 
+    /// The three percentiles a text window row has room for: p50, p90 and p99 when
+    /// asked for, then the others in order.
+    public var rowPercentiles: [Double] {
+        let preferred = [50.0, 90, 99].filter { percentiles.contains($0) }
+        return Array((preferred + percentiles.filter { !preferred.contains($0) }).prefix(3)).sorted()
+    }
+
     // MARK: Windows
 
     /// Printed once before the first window row.
@@ -35,7 +42,7 @@ public struct ReportFormatter: Sendable {
         switch format {
         case .text:
             var line = pad("window", 9) + padLeft("reqs", 7) + padLeft("rate/s", 9) + padLeft("ok%", 7)
-            for p in percentiles.prefix(3) { line += padLeft(Report.label(p), 9) }
+            for p in rowPercentiles { line += padLeft(Report.label(p), 9) }
             return line + padLeft("err", 6) + padLeft("pods", 5) + "\n"
         case .csv: return csvHeader() + "\n"
         case .markdown:
@@ -52,7 +59,10 @@ public struct ReportFormatter: Sendable {
         case .text:
             var line = pad(clock(r.start), 9) + padLeft(String(r.requests), 7) + padLeft(Number.fixed(r.rate, 1), 9)
                 + padLeft(r.requests > 0 ? Number.fixed(r.successRatio * 100, 1) : "-", 7)
-            for (_, ms) in r.latency.percentiles.prefix(3) { line += padLeft(r.latency.count > 0 ? ms3(ms) : "-", 9) }
+            for p in rowPercentiles {
+                let ms = r.latency.percentiles.first { $0.p == p }?.ms
+                line += padLeft(r.latency.count > 0 && ms != nil ? ms3(ms!) : "-", 9)
+            }
             return line + padLeft(String(r.failures), 6) + padLeft(String(r.pods.count), 5) + "\n"
         case .csv: return csvRow("window", r) + "\n"
         case .markdown:

@@ -45,7 +45,8 @@ public struct Report: Sendable {
     /// plus one mean gap, as infer-load measures its achieved rate.
     /// `servicePercentiles: false` skips the service-time percentiles (text and
     /// markdown window rows do not show them).
-    public init(_ aggregate: Aggregate, window: (start: Double, end: Double)?, percentiles: [Double],
+    /// `rateSeconds` overrides the window's length for rates (a partly covered window).
+    public init(_ aggregate: Aggregate, window: (start: Double, end: Double)?, rateSeconds: Double? = nil, percentiles: [Double],
                 errorNames: [String], podNames: [String], servicePercentiles: Bool = true) {
         requests = aggregate.requests
         successes = aggregate.successes
@@ -53,7 +54,7 @@ public struct Report: Sendable {
         if let window {
             start = window.start
             end = window.end
-            seconds = window.end - window.start
+            seconds = rateSeconds ?? (window.end - window.start)
         } else {
             start = aggregate.requests > 0 ? aggregate.firstTs : 0
             end = aggregate.requests > 0 ? aggregate.lastTs : 0

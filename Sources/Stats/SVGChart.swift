@@ -92,9 +92,16 @@ public struct SVGChart: Sendable {
                 guard let (lx, ly) = lastPoint else { continue }
                 let dash = s.dashed ? " stroke-dasharray=\"5,3\"" : ""
                 svg += "<path class=\"series\" data-series=\"\(SVGChart.escape(s.label))\" d=\"\(path)\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.8\"\(dash)/>\n"
-                // Labels at the line's end, nudged apart so they do not overlap.
-                var labelY = ly + 4
-                while labelYs.contains(where: { abs($0 - labelY) < 13 }) { labelY += 13 }
+                // Labels at the line's end, inside the panel (clear of the time axis),
+                // nudged apart so they do not overlap.
+                let bottom = y0 + SVGChart.panelHeight - 3, top = y0 + 10
+                var labelY = min(max(ly + 4, top), bottom)
+                var step = -13.0
+                while labelYs.contains(where: { abs($0 - labelY) < 13 }) {
+                    labelY += step
+                    if labelY < top { step = 13; labelY = min(max(ly + 4, top), bottom) }
+                    if labelY > bottom + 40 { break }
+                }
                 labelYs.append(labelY)
                 let last = s.values.last(where: \.isFinite) ?? 0
                 svg += "<text x=\"\(f(lx + 6))\" y=\"\(f(labelY))\" fill=\"\(s.color)\">\(SVGChart.escape(SVGChart.shorten(s.label))) \(SVGChart.tickLabel(last))</text>\n"

@@ -56,7 +56,23 @@ public struct StatsEngine: Sendable {
     /// At the end of input: the windows still open.
     public mutating func finish() -> [Windows.Window] {
         guard windows != nil else { return [] }
+        finishing = true
         return record(windows!.flush())
+    }
+
+    private var finishing = false
+
+    /// The part of a window the input covers: the first window starts at the first
+    /// record, and once the input has ended the last one stops one mean gap after the
+    /// last record. Rates are per covered second, so a run that ends two seconds into
+    /// a ten-second window does not show a collapse.
+    public func covered(_ window: Windows.Window) -> (start: Double, end: Double) {
+        guard total.requests > 0 else { return (window.start, window.end) }
+        let n = Double(total.requests)
+        let gap = n > 1 ? total.spanSeconds / (n - 1) : 0
+        let start = max(window.start, total.firstTs)
+        let end = finishing ? min(window.end, total.lastTs + gap) : window.end
+        return (start, max(end, start))
     }
 
     public var lateRecords: Int { windows?.late ?? 0 }
@@ -65,9 +81,12 @@ public struct StatsEngine: Sendable {
         if keepSeries {
             for w in done {
                 let a = w.aggregate
+                let span = covered(w)
+                // A sliver of a window at either end says little and would plot as a cliff.
+                guard span.end - span.start >= 0.2 * (w.end - w.start) else { continue }
                 let p = a.latency.count > 0 ? a.latency.percentiles([50, 90, 99]) : [.nan, .nan, .nan]
                 series.append(SeriesPoint(
-                    start: w.start, end: w.end, requests: a.requests, successes: a.successes,
+                    start: span.start, end: span.end, requests: a.requests, successes: a.successes,
                     p50: p[0], p90: p[1], p99: p[2],
                     pods: a.podCounts.enumerated().filter { $0.element > 0 }.map { ($0.offset, $0.element) },
                     errors: a.errorCounts.enumerated().filter { $0.element > 0 }.map { ($0.offset, $0.element) }))
@@ -77,7 +96,8 @@ public struct StatsEngine: Sendable {
     }
 
     public func report(_ window: Windows.Window, percentiles: [Double]? = nil, servicePercentiles: Bool = true) -> Report {
-        Report(window.aggregate, window: (window.start, window.end), percentiles: percentiles ?? self.percentiles, errorNames: errors.names,
+        Report(window.aggregate, window: (window.start, window.end), rateSeconds: covered(window).end - covered(window).start,
+               percentiles: percentiles ?? self.percentiles, errorNames: errors.names,
                podNames: pods.names, servicePercentiles: servicePercentiles)
     }
 

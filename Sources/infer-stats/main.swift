@@ -75,7 +75,7 @@ struct InferStats: AsyncParsableCommand {
             }
             let full = outputFormat == .json || outputFormat == .csv
             // Text rows show three latency percentiles: compute only those.
-            let shown = outputFormat == .text ? Array(formatter.percentiles.prefix(3)) : formatter.percentiles
+            let shown = outputFormat == .text ? formatter.rowPercentiles : formatter.percentiles
             for w in windows {
                 out.append(formatter.windowRow(engine.report(w, percentiles: shown, servicePercentiles: full)).utf8)
             }
@@ -173,7 +173,11 @@ struct InferStats: AsyncParsableCommand {
     }
 
     static func chartTitle(_ r: Report) -> String {
-        "\(r.requests) requests, \(Number.fixed(r.rate, 1)) req/s, \(Number.fixed(r.successRatio * 100, 2))% ok, p99 \(Number.fixed(r.latency.percentiles.last?.ms ?? 0, 1)) ms"
+        var title = "\(r.requests) requests, \(Number.fixed(r.rate, 1)) req/s, \(Number.fixed(r.successRatio * 100, 2))% ok"
+        if let tail = r.latency.percentiles.first(where: { $0.p == 99 }) ?? r.latency.percentiles.last {
+            title += ", \(Report.label(tail.p)) \(Number.fixed(tail.ms, 1)) ms"
+        }
+        return title
     }
 
     static func write(_ text: String, to path: String) -> Bool {
