@@ -203,6 +203,9 @@ public final class LoadRunner: @unchecked Sendable {
         inFlight += 1
         let bootstrap = ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // One read per readable event: a response fits one read, and a second read
+            // would only meet EAGAIN (a wasted syscall per request).
+            .channelOption(.maxMessagesPerRead, value: 1)
             .connectTimeout(.nanoseconds(Int64(timeoutNanos)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -39,7 +39,7 @@ public struct SVGChart: Sendable {
             Series(label: "offered", color: "#7f7f7f", values: zip(points, seconds).map { Double($0.requests) / $1 }, dashed: true),
             Series(label: "ok", color: "#2ca02c", values: zip(points, seconds).map { Double($0.successes) / $1 }),
         ]))
-        var errorSeries = [Series(label: "all errors", color: "#d62728",
+        var errorSeries = [Series(label: "failures", color: "#d62728",
                                   values: zip(points, seconds).map { Double($0.requests - $0.successes) / $1 })]
         for (i, name) in errorNames.enumerated() {
             let values = zip(points, seconds).map { p, s in Double(p.errors.first { $0.id == i }?.count ?? 0) / s }
@@ -74,11 +74,14 @@ public struct SVGChart: Sendable {
                 svg += "<line x1=\"\(f(SVGChart.left))\" y1=\"\(f(y))\" x2=\"\(f(SVGChart.left + plotWidth))\" y2=\"\(f(y))\" stroke=\"#e0e0e0\"/>\n"
                 svg += "<text x=\"\(f(SVGChart.left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" fill=\"#555\">\(SVGChart.tickLabel(v))</text>\n"
             }
-            for tick in 0...5 {
-                let x = SVGChart.left + plotWidth * Double(tick) / 5
-                svg += "<text x=\"\(f(x))\" y=\"\(f(y0 + SVGChart.panelHeight + 15))\" text-anchor=\"middle\" fill=\"#555\">\(SVGChart.tickLabel(xMax * Double(tick) / 5))s</text>\n"
+            let xStep = SVGChart.niceCeiling(xMax / 6)
+            var tick = 0.0
+            while tick <= xMax + 1e-9 {
+                let x = SVGChart.left + plotWidth * tick / xMax
+                svg += "<text x=\"\(f(x))\" y=\"\(f(y0 + SVGChart.panelHeight + 15))\" text-anchor=\"middle\" fill=\"#555\">\(SVGChart.tickLabel(tick))s</text>\n"
+                tick += xStep
             }
-            var labelYs: [Double] = []
+            var labels: [(y: Double, x: Double, text: String, color: String)] = []
             for s in series {
                 var path = ""
                 var lastPoint: (Double, Double)?
@@ -92,19 +95,16 @@ public struct SVGChart: Sendable {
                 guard let (lx, ly) = lastPoint else { continue }
                 let dash = s.dashed ? " stroke-dasharray=\"5,3\"" : ""
                 svg += "<path class=\"series\" data-series=\"\(SVGChart.escape(s.label))\" d=\"\(path)\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.8\"\(dash)/>\n"
-                // Labels at the line's end, inside the panel (clear of the time axis),
-                // nudged apart so they do not overlap.
-                let bottom = y0 + SVGChart.panelHeight - 3, top = y0 + 10
-                var labelY = min(max(ly + 4, top), bottom)
-                var step = -13.0
-                while labelYs.contains(where: { abs($0 - labelY) < 13 }) {
-                    labelY += step
-                    if labelY < top { step = 13; labelY = min(max(ly + 4, top), bottom) }
-                    if labelY > bottom + 40 { break }
-                }
-                labelYs.append(labelY)
                 let last = s.values.last(where: \.isFinite) ?? 0
-                svg += "<text x=\"\(f(lx + 6))\" y=\"\(f(labelY))\" fill=\"\(s.color)\">\(SVGChart.escape(SVGChart.shorten(s.label))) \(SVGChart.tickLabel(last))</text>\n"
+                labels.append((ly + 4, lx + 6, "\(SVGChart.escape(SVGChart.shorten(s.label))) \(SVGChart.tickLabel(last))", s.color))
+            }
+            // Labels at the lines' ends, in the lines' order, 13 px apart, inside the panel.
+            labels.sort { $0.y < $1.y }
+            for i in labels.indices.dropFirst() where labels[i].y < labels[i - 1].y + 13 { labels[i].y = labels[i - 1].y + 13 }
+            let overflow = (labels.last?.y ?? 0) - (y0 + SVGChart.panelHeight - 3)
+            if overflow > 0 { for i in labels.indices { labels[i].y -= overflow } }
+            for label in labels {
+                svg += "<text x=\"\(f(label.x))\" y=\"\(f(label.y))\" fill=\"\(label.color)\">\(label.text)</text>\n"
             }
             if series.isEmpty || series.allSatisfy({ !$0.values.contains(where: \.isFinite) }) {
                 svg += "<text x=\"\(f(SVGChart.left + plotWidth / 2))\" y=\"\(f(y0 + SVGChart.panelHeight / 2))\" text-anchor=\"middle\" fill=\"#999\">no data</text>\n"

@@ -159,7 +159,7 @@ import Testing
         parser.delegate = collector
         #expect(parser.parse(), "SVG is not well-formed XML: \(String(describing: parser.parserError))")
         #expect(collector.root == "svg")
-        for name in ["p50", "p90", "p99", "offered", "ok", "all errors", "pod-a", "pod-b"] {
+        for name in ["p50", "p90", "p99", "offered", "ok", "failures", "pod-a", "pod-b"] {
             #expect(collector.series.contains(name), "chart lacks \(name)")
         }
     }
