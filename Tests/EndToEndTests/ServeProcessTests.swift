@@ -38,7 +38,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(2)))
     func sigtermDrainsInFlightRequestsThenExits0() async throws {
-        let (process, port) = try Tools.startServer(["--work-ms", "400", "--workers", "2", "--max-queue", "8"])
+        let (process, port) = try Tools.startServer(["--work-ms", "1000", "--workers", "2", "--max-queue", "8"])
         defer { if process.isRunning { process.terminate() } }
         let probe = TestClient(host: "127.0.0.1", port: port)
         probe.connect()
@@ -48,7 +48,7 @@ import Testing
         }
         try await probe.shutdown()
 
-        // Four requests in flight (two running, two queued: about 0.8 s of work).
+        // Four requests in flight (two running, two queued: about 2 s of work).
         let responses = Task {
             try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for _ in 0..<4 {
@@ -63,7 +63,16 @@ import Testing
                 return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
             }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        // Wait until the server has admitted all four (a request still in a socket
+        // buffer when the server quiesces is closed unanswered, as in any server).
+        let watcher = TestClient(host: "127.0.0.1", port: port)
+        watcher.connect()
+        for _ in 0..<400 {
+            let metrics = String(buffer: try await watcher.get("/metrics").body ?? ByteBuffer())
+            if metrics.contains("infer_inflight_requests 4") { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        try await watcher.shutdown()
         kill(process.processIdentifier, SIGTERM)
         try await Task.sleep(for: .milliseconds(200))
         // The listener is closed: a new connection is refused while the old ones finish.
