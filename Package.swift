@@ -57,6 +57,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
+        // kube-wait's library (in progress: the status rules; transport and CLI to come).
+        .target(name: "Kube", dependencies: ["JSONLines"]),
         .target(name: "Stats", dependencies: [
             "JSONLines",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -78,6 +80,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], exclude: ["Fixtures"]),
+        .testTarget(name: "KubeTests", dependencies: ["Kube", "JSONLines", "ToolSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats", "JSONLines"]),
         .testTarget(name: "LoadGenTests", dependencies: [
             "LoadGen", "JSONLines", "ToolSupport",

@@ -71,6 +71,45 @@ public final class JSONObject: @unchecked Sendable {
         root = json_incref(other.root)
     }
 
+    /// Shares a child object of a parsed tree (reference counted by jansson).
+    private init(retaining child: UnsafeMutablePointer<json_t>) {
+        root = json_incref(child)
+    }
+
+    /// The object at `key`, or nil when it is missing or not an object.
+    public func object(_ key: String) -> JSONObject? {
+        guard let child = json_object_get(root, key), child.pointee.type == JSON_OBJECT else { return nil }
+        return JSONObject(retaining: child)
+    }
+
+    /// The objects in the array at `key` (other elements skipped); empty when missing.
+    public func objects(_ key: String) -> [JSONObject] {
+        guard let array = json_object_get(root, key), array.pointee.type == JSON_ARRAY else { return [] }
+        return (0..<json_array_size(array)).compactMap { i in
+            guard let item = json_array_get(array, i), item.pointee.type == JSON_OBJECT else { return nil }
+            return JSONObject(retaining: item)
+        }
+    }
+
+    /// The scalar at a path of keys through nested objects, e.g. ["status", "replicas"].
+    public subscript(path: [String]) -> JSONValue {
+        guard let last = path.last else { return .missing }
+        var node: JSONObject? = self
+        for key in path.dropLast() { node = node?.object(key) }
+        return node?[last] ?? .missing
+    }
+
+    /// The keys, in order.
+    public var keys: [String] {
+        var out: [String] = []
+        var iter = json_object_iter(root)
+        while let it = iter {
+            out.append(String(cString: json_object_iter_key(it)))
+            iter = json_object_iter_next(root, it)
+        }
+        return out
+    }
+
     deinit { json_decref(root) }
 
     /// The value at `key`, or `.missing`.
