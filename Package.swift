@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // The one C dependency: jansson, reached only through JSONLines.
@@ -58,7 +59,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // kube-wait's library (in progress: the status rules; transport and CLI to come).
-        .target(name: "Kube", dependencies: ["JSONLines"]),
+        .target(name: "Kube", dependencies: ["JSONLines", .product(name: "Yams", package: "Yams")]),
         .target(name: "Stats", dependencies: [
             "JSONLines",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
