@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "infer-serve", targets: ["infer-serve"]),
         .executable(name: "infer-load", targets: ["infer-load"]),
         .executable(name: "infer-stats", targets: ["infer-stats"]),
+        .executable(name: "kube-wait", targets: ["kube-wait"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -27,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The one C dependency: jansson, reached only through JSONLines.
@@ -58,8 +61,18 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
-        // kube-wait's library (in progress: the status rules; transport and CLI to come).
-        .target(name: "Kube", dependencies: ["JSONLines", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Kube", dependencies: [
+            "JSONLines",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .executableTarget(name: "kube-wait", dependencies: [
+            "Kube", "JSONLines", "ToolSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .target(name: "Stats", dependencies: [
             "JSONLines",
             .product(name: "Histogram", package: "hdrhistogram-swift"),

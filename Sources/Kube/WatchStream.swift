@@ -29,12 +29,13 @@ public enum WatchEvent: Sendable {
     }
 }
 
-/// The client side of list-then-watch for one object, as a value-type state machine:
-/// what to ask the API server next, given what it has said. No I/O here, so the
-/// resume and relist rules are tested without a server.
+/// The client side of list-then-watch for a set of objects (one by name, or those a
+/// selector matches), as a value-type state machine: what to ask the API server next,
+/// given what it has said. No I/O here, so the resume and relist rules are tested
+/// without a server.
 public struct WatchState: Sendable {
-    /// The object as last seen (nil: not there).
-    public private(set) var object: JSONObject?
+    /// The objects as last seen, by name.
+    public private(set) var objects: [String: JSONObject] = [:]
     /// Where the next watch resumes from.
     public private(set) var resourceVersion: String?
 
@@ -53,9 +54,10 @@ public struct WatchState: Sendable {
         return .watch(from: resourceVersion)
     }
 
-    /// After a LIST: the object named (nil when absent) and the list's resourceVersion.
-    public mutating func listed(_ object: JSONObject?, resourceVersion: String) {
-        self.object = object
+    /// After a LIST: its items and its resourceVersion.
+    public mutating func listed(_ items: [JSONObject], resourceVersion: String) {
+        objects = [:]
+        for item in items { objects[item.name] = item }
         self.resourceVersion = resourceVersion
     }
 
@@ -74,11 +76,11 @@ public struct WatchState: Sendable {
     public mutating func apply(_ event: WatchEvent) -> Change {
         switch event {
         case .added(let o), .modified(let o):
-            object = o
+            objects[o.name] = o
             resourceVersion = o.string("metadata", "resourceVersion") ?? resourceVersion
             return .updated
         case .deleted(let o):
-            object = nil
+            objects[o.name] = nil
             resourceVersion = o.string("metadata", "resourceVersion") ?? resourceVersion
             return .deleted
         case .bookmark(let rv):

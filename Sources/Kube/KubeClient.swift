@@ -1,0 +1,190 @@
+import AsyncHTTPClient
+import Foundation
+import JSONLines
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// The Kubernetes REST API over HTTPS: GET (list) and watch streams, with the
+/// cluster's CA, client certificates, bearer tokens or an exec credential plugin.
+public final class KubeClient: @unchecked Sendable {
+    // @unchecked: `credentialCache` is guarded by `lock`; the rest is immutable.
+    public let access: ClusterAccess
+    private let http: HTTPClient
+    private let lock = NSLock()
+    private var credentialCache: (token: String, expires: Date?)?
+
+    public init(access: ClusterAccess) throws(KubeConfigError) {
+        self.access = access
+        var tls = TLSConfiguration.makeClientConfiguration()
+        do {
+            if let ca = access.caPEM {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(ca))
+            }
+            if let cert = access.clientCertificatePEM, let key = access.clientKeyPEM {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(cert).map { .certificate($0) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: key, format: .pem))
+            }
+        } catch {
+            throw .invalid("unusable TLS material in \(access.source): \(error)")
+        }
+        if access.insecureSkipTLSVerify { tls.certificateVerification = .none }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.timeout.connect = .seconds(10)
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    /// LIST: the items and the list's resourceVersion.
+    public func list(_ path: String, query: [(String, String)], deadline: NIODeadline) async throws(KubeAPIError) -> (items: [JSONObject], resourceVersion: String) {
+        let (status, body) = try await fetch(path, query: query, deadline: deadline)
+        guard status == 200 else { throw Self.statusError(status, body) }
+        guard let object = try? JSONObject(parsing: body) else { throw .protocolError("list response is not JSON") }
+        return (object.objects("items"), object.string("metadata", "resourceVersion") ?? "")
+    }
+
+    /// WATCH from `resourceVersion`; calls `onEvent` per event until the server ends the
+    /// stream (its timeoutSeconds), the connection drops, or `onEvent` returns false.
+    public func watch(_ path: String, query: [(String, String)], resourceVersion: String, deadline: NIODeadline,
+                      onEvent: (WatchEvent) async throws(KubeAPIError) -> Bool) async throws(KubeAPIError) {
+        let watchQuery = query + [("watch", "1"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true"),
+                                  ("timeoutSeconds", "300")]
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(try await request(path, query: watchQuery), deadline: deadline)
+        } catch let error as KubeAPIError {
+            throw error
+        } catch {
+            throw .transport(Self.describe(error))
+        }
+        if response.status.code != 200 {
+            let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
+            throw Self.statusError(Int(response.status.code), body)
+        }
+        var pending: [UInt8] = []
+        do {
+            for try await chunk in response.body {
+                pending.append(contentsOf: chunk.readableBytesView)
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    let line = pending[..<newline]
+                    defer { pending.removeSubrange(...newline) }
+                    if line.isEmpty { continue }
+                    if try await !onEvent(WatchEvent.parse(line)) { return }
+                }
+            }
+        } catch let error as KubeAPIError {
+            throw error
+        } catch {
+            // A dropped stream is not an error: the caller resumes from the last version.
+            return
+        }
+    }
+
+    /// GET a path; the status and body bytes.
+    func fetch(_ path: String, query: [(String, String)], deadline: NIODeadline) async throws(KubeAPIError) -> (Int, [UInt8]) {
+        for attempt in 0..<2 {
+            do {
+                let response = try await http.execute(try await request(path, query: query), deadline: deadline)
+                let body = try await response.body.collect(upTo: 64 << 20)
+                let status = Int(response.status.code)
+                // An exec credential may have been revoked early: get a fresh one, once.
+                if status == 401, attempt == 0, case .exec = access.credential {
+                    invalidateCredential()
+                    continue
+                }
+                return (status, Array(body.readableBytesView))
+            } catch let error as KubeAPIError {
+                throw error
+            } catch {
+                throw .transport(Self.describe(error))
+            }
+        }
+        throw .refused(code: 401, message: "")
+    }
+
+    private func request(_ path: String, query: [(String, String)]) async throws(KubeAPIError) -> HTTPClientRequest {
+        var url = access.server.hasSuffix("/") ? String(access.server.dropLast()) : access.server
+        url += path
+        if !query.isEmpty {
+            url += "?" + query.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
+        }
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "kube-wait/0.1.0")
+        if let token = try await bearerToken() { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        return request
+    }
+
+    func bearerToken() async throws(KubeAPIError) -> String? {
+        switch access.credential {
+        case .none: return nil
+        case .token(let token): return token
+        case .tokenFile(let path):
+            guard let data = FileManager.default.contents(atPath: path) else { throw .transport("cannot read token file \(path)") }
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        case .exec(let exec):
+            if let cached = lock.withLock({ credentialCache }), cached.expires.map({ $0 > Date() }) ?? true { return cached.token }
+            let credential = try ExecCredential.run(exec, server: access.server)
+            lock.withLock { credentialCache = (credential.token, credential.expires) }
+            return credential.token
+        }
+    }
+
+    func invalidateCredential() { lock.withLock { credentialCache = nil } }
+
+    static func statusError(_ status: Int, _ body: [UInt8]) -> KubeAPIError {
+        let object = try? JSONObject(parsing: body)
+        let message = object?.string("message") ?? ""
+        if status == 401 || status == 403 { return .refused(code: status, message: message) }
+        return .protocolError("HTTP \(status)\(message.isEmpty ? "" : ": \(message)")")
+    }
+
+    static func escape(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+,"))) ?? s
+    }
+
+    static func describe(_ error: any Error) -> String {
+        "cannot reach the API server: \(String(describing: error).split(separator: "\n").first ?? "")"
+    }
+}
+
+/// Runs a client.authentication.k8s.io exec plugin and reads its ExecCredential.
+enum ExecCredential {
+    struct Result {
+        let token: String
+        let expires: Date?
+    }
+
+    static func run(_ exec: Kubeconfig.ExecConfig, server: String) throws(KubeAPIError) -> Result {
+        let process = Process()
+        if exec.command.contains("/") {
+            process.executableURL = URL(fileURLWithPath: exec.command)
+            process.arguments = exec.args ?? []
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [exec.command] + (exec.args ?? [])
+        }
+        var environment = ProcessInfo.processInfo.environment
+        for variable in exec.env ?? [] { environment[variable.name] = variable.value }
+        let apiVersion = exec.apiVersion ?? "client.authentication.k8s.io/v1"
+        environment["KUBERNETES_EXEC_INFO"] = #"{"apiVersion":"\#(apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.standardError
+        do { try process.run() } catch { throw .transport("exec credential plugin \(exec.command) did not start: \(error.localizedDescription)") }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw .transport("exec credential plugin \(exec.command) exited with status \(process.terminationStatus)")
+        }
+        guard let object = try? JSONObject(parsing: Array(data)), let token = object.string("status", "token"), !token.isEmpty else {
+            throw .transport("exec credential plugin \(exec.command) printed no ExecCredential with status.token")
+        }
+        let expires = object.string("status", "expirationTimestamp").flatMap { ISO8601DateFormatter().date(from: $0) }
+        return Result(token: token, expires: expires)
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import JSONLines
+import NIOCore
+
+/// Waits on several targets at once through list-then-watch, until all are done,
+/// one fails, the API refuses us, or the deadline passes.
+public struct Waiter: Sendable {
+    public struct Options: Sendable {
+        public var namespace: String
+        public var condition: WaitCondition = .ready
+        public var minReady = 1
+        public var failFast = false
+        public var failMissing = false
+        public var timeout: Double = 300
+        public init(namespace: String) { self.namespace = namespace }
+    }
+
+    /// One state change of one target, for the progress output.
+    public struct Update: Sendable {
+        public let target: String
+        public let readiness: Readiness
+        public let problems: [PodProblem]
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        case done
+        case failed(target: String, message: String)
+        case timedOut(waitingOn: [String])
+        case refused(KubeAPIError)
+    }
+
+    let client: KubeClient
+    let options: Options
+
+    public init(client: KubeClient, options: Options) {
+        self.client = client
+        self.options = options
+    }
+
+    private enum TargetEnd: Sendable {
+        case done(String)
+        case failed(String, String)
+        case refused(KubeAPIError)
+    }
+
+    public func run(_ targets: [WaitTarget], report: @escaping @Sendable (Update) -> Void) async -> Outcome {
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(options.timeout * 1e9))
+        return await withTaskGroup(of: TargetEnd?.self) { group in
+            for target in targets {
+                group.addTask { await self.wait(target, deadline: deadline, report: report) }
+            }
+            group.addTask {
+                try? await Task.sleep(nanoseconds: UInt64(max(options.timeout, 0) * 1e9))
+                return nil  // the deadline
+            }
+            var pending = Set(targets.map(\.description))
+            while let end = await group.next() {
+                switch end {
+                case .done(let name)?:
+                    pending.remove(name)
+                    if pending.isEmpty {
+                        group.cancelAll()
+                        return .done
+                    }
+                case .failed(let name, let message)?:
+                    group.cancelAll()
+                    return .failed(target: name, message: message)
+                case .refused(let error)?:
+                    group.cancelAll()
+                    return .refused(error)
+                case nil:
+                    group.cancelAll()
+                    return .timedOut(waitingOn: pending.sorted())
+                }
+            }
+            return .timedOut(waitingOn: pending.sorted())
+        }
+    }
+
+    private func wait(_ target: WaitTarget, deadline: NIODeadline, report: @escaping @Sendable (Update) -> Void) async -> TargetEnd? {
+        let (path, query) = target.resource(namespace: options.namespace, condition: options.condition)
+        var state = WatchState()
+        var last: (String, [PodProblem])?
+        var backoff = 0.25
+        var lastPodCheck = Date.distantPast
+
+        // Evaluate and report once per change; nil while still waiting.
+        func evaluate() async throws(KubeAPIError) -> TargetEnd? {
+            var readiness = TargetStatus.evaluate(target, objects: state.objects, condition: options.condition, minReady: options.minReady)
+            if case .waiting = readiness, options.failMissing, options.condition == .ready, target.name != nil,
+               target.kind != .service, state.objects.isEmpty {
+                readiness = .failed("\(target) not found (--fail-missing)")
+            }
+            var problems: [PodProblem] = []
+            if case .waiting = readiness, [.deployment, .statefulset, .daemonset].contains(target.kind),
+               let name = target.name, let object = state.objects[name], let selector = TargetStatus.podSelector(of: object),
+               Date().timeIntervalSince(lastPodCheck) > 1 {
+                lastPodCheck = Date()
+                let pods = try await client.list("/api/v1/namespaces/\(options.namespace)/pods", query: [("labelSelector", selector)], deadline: deadline)
+                problems = PodProblem.find(in: pods.items)
+                if options.failFast, let first = problems.first {
+                    readiness = .failed("pod \(first.pod): \(first.reason)\(first.message.isEmpty ? "" : ": \(first.message)") (--fail-fast)")
+                }
+            } else if let last, case .waiting = readiness {
+                problems = last.1
+            }
+            if last?.0 != readiness.message || last?.1 != problems {
+                last = (readiness.message, problems)
+                report(Update(target: target.description, readiness: readiness, problems: problems))
+            }
+            switch readiness {
+            case .done: return .done(target.description)
+            case .failed(let message): return .failed(target.description, message)
+            case .waiting: return nil
+            }
+        }
+
+        while !Task.isCancelled {
+            do {
+                switch state.next {
+                case .list:
+                    let (items, version) = try await client.list(path, query: query, deadline: deadline)
+                    state.listed(items, resourceVersion: version)
+                    if let end = try await evaluate() { return end }
+                case .watch(let version):
+                    var end: TargetEnd?
+                    try await client.watch(path, query: query, resourceVersion: version, deadline: deadline) { event throws(KubeAPIError) in
+                        switch state.apply(event) {
+                        case .none: return true
+                        case .relist: return false
+                        case .refused(let code, let message): throw KubeAPIError.refused(code: code, message: message)
+                        case .updated, .deleted:
+                            end = try await evaluate()
+                            return end == nil
+                        }
+                    }
+                    if let end { return end }
+                }
+                backoff = 0.25
+            } catch .refused(let code, let message) {
+                return .refused(.refused(code: code, message: message))
+            } catch {
+                // Unreachable or odd answers: say so once, retry with a capped back-off.
+                let message = "\(target): \(error.description); retrying"
+                if last?.0 != message {
+                    last = (message, [])
+                    report(Update(target: target.description, readiness: .waiting(message), problems: []))
+                }
+                try? await Task.sleep(nanoseconds: UInt64(backoff * 1e9))
+                backoff = min(backoff * 2, 5)
+            }
+        }
+        return nil
+    }
+}
