@@ -30,6 +30,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // Test-time certificates for kube-wait's HTTPS test API server.
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // The one C dependency: jansson, reached only through JSONLines.
@@ -94,7 +98,16 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], exclude: ["Fixtures"]),
-        .testTarget(name: "KubeTests", dependencies: ["Kube", "JSONLines", "ToolSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "KubeTests", dependencies: [
+            "Kube", "JSONLines", "ToolSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ], exclude: ["Fixtures"]),
         .testTarget(name: "StatsTests", dependencies: ["Stats", "JSONLines"]),
         .testTarget(name: "LoadGenTests", dependencies: [
             "LoadGen", "JSONLines", "ToolSupport",
