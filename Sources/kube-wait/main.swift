@@ -58,6 +58,9 @@ struct KubeWait: AsyncParsableCommand {
         } catch {
             throw usage(error.description)
         }
+        if access.insecureSkipTLSVerify {
+            writeStderr("kube-wait: warning: insecure-skip-tls-verify is set for \(access.source): the API server's certificate is not checked\n")
+        }
         var options = Waiter.Options(namespace: namespace ?? access.namespace)
         options.condition = waitFor
         options.minReady = minReady
@@ -96,7 +99,9 @@ struct KubeWait: AsyncParsableCommand {
                 writeStderr(text)
             }
         }
-        await client.shutdown()
+        // Not awaited: a graceful shutdown would wait for the server to end open watch
+        // streams; the process exits now and the kernel closes them.
+        Task.detached { await client.shutdown() }
         switch outcome {
         case .done:
             return

@@ -97,3 +97,12 @@ import Testing
         #expect(process.terminationReason == .exit)
     }
 }
+
+@Suite struct KubeWaitManTests {
+    @Test func manPageCoversHelp() throws {
+        let man = try Tools.checkManPageCoversHelp("kube-wait")
+        for section in ["TARGETS", "CONDITIONS", "CONFIGURATION AND AUTH", "OUTPUT", "EXIT STATUS", "EXAMPLES"] {
+            #expect(man.contains(".Sh \(section)"), "man page lacks \(section)")
+        }
+    }
+}

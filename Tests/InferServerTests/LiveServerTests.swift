@@ -182,13 +182,15 @@ import Glibc
     }
 
     @Test func idleAndStalledClientsAreDisconnected() async throws {
-        try await Self.live(Self.server { $0.idleTimeout = 0.3 }) { client in
+        try await Self.live(Self.server { $0.idleTimeout = 2 }) { client in
             guard let port = client.port else { Issue.record("no port"); return }
-            // A busy connection is not idle: probes every 100 ms for longer than the timeout.
-            for _ in 0..<12 {
+            // A busy connection is not idle: probes every 50 ms for longer than the timeout
+            // (a 2 s timeout, so a test machine's hiccup does not make it idle).
+            let busyUntil = ContinuousClock.now + .milliseconds(2500)
+            while ContinuousClock.now < busyUntil {
                 let probe = try await client.execute(uri: "/healthz", method: .get)
                 #expect(probe.status == .ok)
-                try await Task.sleep(for: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(50))
             }
             // A client that sends half a request head and stalls is closed by the server.
             let fd = try RawSocket.connect(port: port)

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""A stub Kubernetes API server for bench/kube-wait.sh: HTTPS, one Deployment "web".
+
+LIST returns it not yet rolled out; a WATCH stays silent for HOLD seconds, then sends
+the rolled-out object and records the send time (Unix seconds) in SENT_FILE.
+Usage: kube_api_stub.py PORT CERT KEY HOLD SENT_FILE
+"""
+import http.server
+import json
+import ssl
+import sys
+import time
+
+port, cert, key, hold, sent_file = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5]
+
+
+def deployment(rv, done):
+    status = {"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2,
+              "availableReplicas": 2 if done else 0}
+    return {"kind": "Deployment", "apiVersion": "apps/v1",
+            "metadata": {"name": "web", "namespace": "bench", "generation": 1, "resourceVersion": rv},
+            "spec": {"replicas": 2}, "status": status}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if "watch=1" not in self.path:
+            body = json.dumps({"kind": "DeploymentList", "metadata": {"resourceVersion": "10"},
+                               "items": [deployment("10", False)]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        time.sleep(hold)
+        line = (json.dumps({"type": "MODIFIED", "object": deployment("11", True)}) + "\n").encode()
+        with open(sent_file, "w") as f:
+            f.write(repr(time.time()))
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+        self.wfile.flush()
+        time.sleep(2)
+        self.wfile.write(b"0\r\n\r\n")
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(cert, key)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
