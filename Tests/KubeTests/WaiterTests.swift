@@ -186,4 +186,16 @@ import ToolSupport
         #expect(server.seen.contains { $0.path.hasSuffix("/pods") && $0.query["labelSelector"] == "app=stuck" })
         #expect(updates.contains { $0.problems.contains { $0.reason == "Unschedulable" } })
     }
+
+    @Test func deletedWhenTheWatchSaysSo() async throws {
+        let complete = Self.fixture("deployment-complete.json")
+        let server = try await TestAPIServer(token: "t0ken") { request, _ in
+            request.isWatch ? .stream([(50, Self.event("DELETED", Self.versioned(complete, "31")))], drop: false)
+                            : .json(200, Self.list([complete], rv: "30"))
+        }
+        defer { Task { await server.close() } }
+        let (outcome, updates) = try await Self.run(server, ["deployment/web"]) { $0.condition = .deleted }
+        #expect(outcome == .done)
+        #expect(updates.map { $0.readiness.message } == ["deployment/web still exists (1 object)", "deployment/web is gone"])
+    }
 }
