@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 # shellcheck source=bin/lib.sh
 . bin/lib.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 DUR=${DUR:-10}
 LONG=${LONG:-60}
@@ -24,16 +26,8 @@ NGINX_URL=http://127.0.0.1:18081 SERVE_PORT=18092
 for tool in hey nginx curl python3; do need "$tool" "apt-get install hey nginx-light curl python3"; done
 [ -x /usr/bin/time ] || die "/usr/bin/time not found: apt-get install time"
 { [ -x "$BIN/infer-load" ] && [ -x "$BIN/infer-serve" ]; } || die "no release build in $BIN: run swift build -c release"
-if [ ! -x .venv-peers/bin/python ] || ! .venv-peers/bin/python -c 'import aiohttp' 2>/dev/null; then
-  step "creating .venv-peers for load.py"
-  python3 -m venv .venv-peers && .venv-peers/bin/pip install -q -r "$PEERS/seed/requirements.txt"
-fi
+peer_venv "$PEERS"
 mkdir -p "$OUT/nginx"
-
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-wait_up() { for _ in $(seq 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; die "not up: $1"; }
 
 sed "s#pid out/nginx.pid#pid $OUT/nginx/nginx.pid#" "$PEERS/nginx/nginx.conf" >"$OUT/nginx/nginx.conf"
 nginx -p "$OUT/nginx/" -e stderr -c "$OUT/nginx/nginx.conf" >"$OUT/nginx.log" 2>&1 &

@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 # shellcheck source=bin/lib.sh
 . bin/lib.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 DUR=${DUR:-10s}
 PEERS=${PEERS:-$ROOT/../shared/peers}
@@ -21,17 +23,9 @@ SERVE_PORT=18090 SEED_PORT=18091 NGINX_PORT=18081
 for tool in wrk hey nginx curl jq python3; do need "$tool" "apt-get install wrk hey nginx-light curl jq python3"; done
 { [ -x "$BIN/infer-serve" ] && [ -x "$BIN/infer-load" ] && [ -x "$BIN/infer-stats" ]; } || die "no release build in $BIN: run swift build -c release"
 [ -d "$PEERS/seed" ] || die "no seed app under $PEERS (set PEERS)"
-if [ ! -x .venv-peers/bin/uvicorn ]; then
-  step "creating .venv-peers for the seed app"
-  python3 -m venv .venv-peers && .venv-peers/bin/pip install -q -r "$PEERS/seed/requirements.txt"
-fi
+peer_venv "$PEERS"
 mkdir -p "$OUT"
 
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-wait_up() { for _ in $(seq 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; die "not up: $1"; }
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }       # utime+stime, in clock ticks
 rss_kb() { awk -v k="$2" '$1==k":"{print $2}' "/proc/$1/status"; }
 HZ=$(getconf CLK_TCK)
