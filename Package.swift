@@ -117,6 +117,7 @@ let package = Package(
         // Runs the built executables (swift build first; bin/test does).
         .testTarget(name: "EndToEndTests", dependencies: [
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Yams", package: "Yams"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
     ]
