@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The container test: the Dockerfile's runtime stage built from locally made base
+# images (debootstrap + docker import: no registry is reachable here) with the real
+# static binaries, run read-only as non-root, checked through the published port:
+# /healthz, /infer with X-Served-By, and a SIGTERM that drains an in-flight request.
+# Skips, saying why, only where a Docker engine cannot run here (not root, no docker.io,
+# dockerd does not start, no Debian mirror for the base image); what the image does is
+# never skipped.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=bin/lib.sh
+. bin/lib.sh
+
+skip() { step "container test skipped: $*"; exit 0; }
+fail() { printf 'container test: FAILED: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || skip "it starts dockerd, which needs root"
+command -v dockerd >/dev/null 2>&1 || skip "no Docker engine (apt-get install docker.io)"
+command -v debootstrap >/dev/null 2>&1 || skip "no debootstrap (apt-get install debootstrap)"
+# Debian's client matches Debian's engine.
+DOCKER=/usr/bin/docker
+[ -x "$DOCKER" ] || DOCKER=docker
+if ! "$DOCKER" info >/dev/null 2>&1; then
+  step "starting dockerd"
+  (dockerd >/tmp/k8s-inference-sim-dockerd.log 2>&1 &)
+  for _ in $(seq 60); do "$DOCKER" info >/dev/null 2>&1 && break; sleep 0.5; done
+  "$DOCKER" info >/dev/null 2>&1 || skip "dockerd does not start on this machine (see /tmp/k8s-inference-sim-dockerd.log)"
+fi
+
+WORK=.build-container
+BASE=local/debian:bookworm
+BINARIES=local/k8s-inference-sim-binaries:test
+IMAGE_UNDER_TEST=k8s-inference-sim:test
+PORT=${CONTAINER_TEST_PORT:-18099}
+NAME=k8s-inference-sim-test
+mkdir -p "$WORK/binaries/out"
+
+step "static release build of the four tools"
+swift build -c release --static-swift-stdlib --scratch-path .build-static
+bin_dir=$(swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)
+for tool in infer-serve infer-load infer-stats kube-wait; do
+  install -m 0755 "$bin_dir/$tool" "$WORK/binaries/out/$tool"
+  strip "$WORK/binaries/out/$tool"
+done
+
+if ! "$DOCKER" image inspect "$BASE" >/dev/null 2>&1; then
+  if [ ! -x "$WORK/rootfs/bin/sh" ]; then
+    step "debootstrap of a minimal bookworm (the runtime base)"
+    rm -rf "$WORK/rootfs"
+    debootstrap --variant=minbase --include=libjansson4,ca-certificates bookworm "$WORK/rootfs" http://deb.debian.org/debian >"$WORK/debootstrap.log" 2>&1 \
+      || skip "debootstrap could not fetch bookworm from deb.debian.org (see $WORK/debootstrap.log)"
+  fi
+  step "importing it as $BASE"
+  tar -C "$WORK/rootfs" -c . | "$DOCKER" import - "$BASE" >/dev/null
+fi
+step "importing the binaries as $BINARIES"
+tar -C "$WORK/binaries" -c . | "$DOCKER" import - "$BINARIES" >/dev/null
+
+step "building the runtime stage"
+DOCKER_BUILDKIT=1 "$DOCKER" build -q --build-arg RUNTIME_IMAGE="$BASE" --build-arg BINARIES="$BINARIES" -t "$IMAGE_UNDER_TEST" . >/dev/null
+
+base_size=$("$DOCKER" image inspect -f '{{.Size}}' "$BASE")
+image_size=$("$DOCKER" image inspect -f '{{.Size}}' "$IMAGE_UNDER_TEST")
+step "the image adds $(( (image_size - base_size) / 1000000 )) MB to its base"
+
+"$DOCKER" rm -f "$NAME" >/dev/null 2>&1 || true
+cleanup() { "$DOCKER" rm -f "$NAME" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+step "running it read-only as non-root on 127.0.0.1:$PORT"
+start=$(date +%s%N)
+"$DOCKER" run -d --name "$NAME" --read-only --cap-drop ALL --security-opt no-new-privileges \
+  -e INFER_WORK_MS=300 -p "127.0.0.1:$PORT:8080" "$IMAGE_UNDER_TEST" >/dev/null
+ready=""
+for _ in $(seq 200); do
+  if curl -sf -o /dev/null "http://127.0.0.1:$PORT/readyz"; then ready=$(date +%s%N); break; fi
+  sleep 0.02
+done
+[ -n "$ready" ] || { "$DOCKER" logs "$NAME" >&2 || true; fail "/readyz never answered 200"; }
+step "container start to /readyz 200: $(( (ready - start) / 1000000 )) ms"
+
+[ "$("$DOCKER" inspect -f '{{.Config.User}}' "$NAME")" = "10001:10001" ] || fail "not running as user 10001"
+curl -sf "http://127.0.0.1:$PORT/healthz" | grep -q '"status":"ok"' || fail "/healthz"
+headers=$(curl -s -D - -o "$WORK/infer.json" "http://127.0.0.1:$PORT/infer")
+grep -q "^HTTP/1.1 200" <<<"$headers" || fail "/infer did not answer 200"
+served_by=$(sed -n 's/^X-Served-By: \(.*\)\r$/\1/p' <<<"$headers")
+hostname=$("$DOCKER" inspect -f '{{.Config.Hostname}}' "$NAME")
+[ "$served_by" = "$hostname" ] || fail "X-Served-By '$served_by' is not the container's hostname '$hostname'"
+grep -q '"model":"sim-mlp-2x128"' "$WORK/infer.json" || fail "/infer body: $(cat "$WORK/infer.json")"
+
+step "SIGTERM with a request in flight (3 tokens × 300 ms)"
+curl -s -o "$WORK/inflight.json" -w '%{http_code}' "http://127.0.0.1:$PORT/infer?tokens=3" >"$WORK/inflight.code" &
+curl_pid=$!
+sleep 0.3
+"$DOCKER" stop -t 20 "$NAME" >/dev/null
+wait "$curl_pid" || true
+[ "$(cat "$WORK/inflight.code")" = "200" ] || fail "the in-flight request got $(cat "$WORK/inflight.code"), not 200"
+[ "$("$DOCKER" inspect -f '{{.State.ExitCode}}' "$NAME")" = "0" ] || fail "exit code $("$DOCKER" inspect -f '{{.State.ExitCode}}' "$NAME") after SIGTERM"
+step "container test passed"
