@@ -98,24 +98,28 @@ public struct RecordDecoder {
         @inline(__always) func skipSpace() {
             while i < end, base[i] == 0x20 || base[i] == 0x09 || base[i] == 0x0D { i += 1 }
         }
+        // A string at `i` (its opening quote) of plain ASCII, no escapes: the bounds of
+        // its content, with `i` moved past the closing quote; nil sends the line to jansson.
+        func plainString() -> (Int, Int)? {
+            i += 1
+            let start = i
+            while i < end, base[i] != UInt8(ascii: "\"") {
+                let c = base[i]
+                if c == UInt8(ascii: "\\") || c < 0x20 || c >= 0x80 { return nil }
+                i += 1
+            }
+            guard i < end else { return nil }
+            i += 1
+            return (start, i - 1)
+        }
         skipSpace()
         guard i < end, base[i] == UInt8(ascii: "{") else { return false }
         i += 1
         skipSpace()
         if i < end, base[i] == UInt8(ascii: "}") { return false }  // {}: let jansson and check() say what is missing
         while true {
-            // Key: a plain ASCII string without escapes.
-            guard i < end, base[i] == UInt8(ascii: "\"") else { return false }
-            i += 1
-            let keyStart = i
-            while i < end, base[i] != UInt8(ascii: "\"") {
-                let c = base[i]
-                if c == UInt8(ascii: "\\") || c < 0x20 || c >= 0x80 { return false }
-                i += 1
-            }
-            guard i < end else { return false }
-            let key = Self.key(base + keyStart, i - keyStart)
-            i += 1
+            guard i < end, base[i] == UInt8(ascii: "\""), let (keyStart, keyEnd) = plainString() else { return false }
+            let key = Self.key(base + keyStart, keyEnd - keyStart)
             skipSpace()
             guard i < end, base[i] == UInt8(ascii: ":") else { return false }
             i += 1
@@ -125,16 +129,8 @@ public struct RecordDecoder {
             let value: Scalar
             switch base[i] {
             case UInt8(ascii: "\""):
-                i += 1
-                let start = i
-                while i < end, base[i] != UInt8(ascii: "\"") {
-                    let c = base[i]
-                    if c == UInt8(ascii: "\\") || c < 0x20 || c >= 0x80 { return false }
-                    i += 1
-                }
-                guard i < end else { return false }
-                value = .string(start, i)
-                i += 1
+                guard let (start, stop) = plainString() else { return false }
+                value = .string(start, stop)
             case UInt8(ascii: "n"):
                 guard i + 4 <= end, base[i + 1] == UInt8(ascii: "u"), base[i + 2] == UInt8(ascii: "l"), base[i + 3] == UInt8(ascii: "l") else { return false }
                 i += 4
