@@ -43,32 +43,35 @@ public struct Workload: Sendable {
     /// keeps the cost right when the machine's speed changes (a busy sibling
     /// hyperthread, frequency scaling): CPU time is what a CPU-based autoscaler sees.
     public func run(input: some Collection<UInt8>, tokens: Int, cpuBudgetNanos: UInt64) -> Result {
-        let wall = CPUClock.monotonicNanos()
-        let cpu = CPUClock.threadNanos()
         let perToken = cpuBudgetNanos / UInt64(max(tokens, 1))
         // Read the clock about every 50 µs of work: cheap, and precise enough.
         let checkEvery = max(1, Int(calibration.passesPerMs / 20))
-        var passes = 0
-        let ids = model.generate(input: input, tokens: tokens) { t, done in
-            passes += 1
+        let cpu = CPUClock.threadNanos()
+        return timed(input: input, tokens: tokens) { t, done in
             guard done % checkEvery == 0 else { return true }
             return CPUClock.threadNanos() - cpu < perToken * UInt64(t + 1)
         }
-        let cpuSeconds = Double(CPUClock.threadNanos() - cpu) / 1e9
-        let computeMs = Double(CPUClock.monotonicNanos() - wall) / 1e6
-        return Result(tokens: ids, text: Model.text(ids), computeMs: computeMs, cpuSeconds: cpuSeconds, passes: passes)
     }
 
     /// Runs exactly `passes` forward passes, spread evenly over the tokens.
     public func run(input: some Collection<UInt8>, tokens: Int, passes total: Int) -> Result {
-        let wall = CPUClock.monotonicNanos()
-        let cpu = CPUClock.threadNanos()
         let each = total / max(tokens, 1)
         let extra = total % max(tokens, 1)
-        let ids = model.generate(input: input, tokens: tokens) { t in each + (t < extra ? 1 : 0) }
+        return timed(input: input, tokens: tokens) { t, done in done < each + (t < extra ? 1 : 0) }
+    }
+
+    /// Generates with `another` deciding the passes, timing wall and thread CPU.
+    private func timed(input: some Collection<UInt8>, tokens: Int, another: (Int, Int) -> Bool) -> Result {
+        let wall = CPUClock.monotonicNanos()
+        let cpu = CPUClock.threadNanos()
+        var passes = 0
+        let ids = model.generate(input: input, tokens: tokens) { t, done in
+            passes += 1
+            return another(t, done)
+        }
         let cpuSeconds = Double(CPUClock.threadNanos() - cpu) / 1e9
         let computeMs = Double(CPUClock.monotonicNanos() - wall) / 1e6
-        return Result(tokens: ids, text: Model.text(ids), computeMs: computeMs, cpuSeconds: cpuSeconds, passes: total)
+        return Result(tokens: ids, text: Model.text(ids), computeMs: computeMs, cpuSeconds: cpuSeconds, passes: passes)
     }
 }
 
