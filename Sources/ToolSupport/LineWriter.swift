@@ -22,8 +22,6 @@ public final class LineWriter {
     /// Direct access for encoders that append in place.
     public func withBuffer<T>(_ body: (inout [UInt8]) -> T) -> T { body(&buffer) }
 
-    public var pending: Int { buffer.count }
-
     /// Writes everything buffered; returns false once the reader is gone.
     @discardableResult
     public func flush() -> Bool {
