@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 // k8s-inference-sim: small Unix tools that simulate CPU-bound inference traffic.
 import PackageDescription
 
@@ -15,9 +15,12 @@ let package = Package(
         .executable(name: "infer-load", targets: ["infer-load"]),
         .executable(name: "infer-stats", targets: ["infer-stats"]),
         .executable(name: "kube-wait", targets: ["kube-wait"]),
+        .executable(name: "infer-sim", targets: ["infer-sim"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // No traits: "FullFoundation" (URL-encoded forms) and "ConfigurationSupport" link
+        // full Foundation, whose ICU data adds ~45 MB to every static binary.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -28,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // No traits: "SubprocessFoundation" links full Foundation.
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2", traits: []),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // Test-time certificates for kube-wait's HTTPS test API server.
@@ -60,20 +66,25 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], swiftSettings: hotPath),
-        .executableTarget(name: "infer-load", dependencies: [
+        .target(name: "InferLoadCLI", dependencies: [
             "LoadGen", "JSONLines", "ToolSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
+        // libyaml, reached only through YAMLTree (Yams would link full Foundation, and so ICU).
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .target(name: "YAMLTree", dependencies: ["CYAML"]),
         .target(name: "Kube", dependencies: [
-            "JSONLines",
-            .product(name: "Yams", package: "Yams"),
+            "JSONLines", "YAMLTree", "ToolSupport",
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .executableTarget(name: "kube-wait", dependencies: [
+        .target(name: "KubeWaitCLI", dependencies: [
             "Kube", "JSONLines", "ToolSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -81,18 +92,26 @@ let package = Package(
             "JSONLines",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], swiftSettings: hotPath),
-        .executableTarget(name: "infer-stats", dependencies: [
+        .target(name: "InferStatsCLI", dependencies: [
             "Stats", "JSONLines", "ToolSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: hotPath),
-        .executableTarget(name: "infer-serve", dependencies: [
+        .target(name: "InferServeCLI", dependencies: [
             "InferServer", "ToolSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        .executableTarget(name: "infer-serve", dependencies: ["InferServeCLI"]),
+        .executableTarget(name: "infer-load", dependencies: ["InferLoadCLI"]),
+        .executableTarget(name: "infer-stats", dependencies: ["InferStatsCLI"]),
+        .executableTarget(name: "kube-wait", dependencies: ["KubeWaitCLI"]),
+        // All four in one binary, chosen by the name it runs as: the container image ships
+        // this and four links to it, so the Swift runtime and NIO are carried once, not four times.
+        .executableTarget(name: "infer-sim", dependencies: ["InferServeCLI", "InferLoadCLI", "InferStatsCLI", "KubeWaitCLI", "ToolSupport"]),
         .testTarget(name: "JSONLinesTests", dependencies: ["JSONLines"]),
         .testTarget(name: "InferModelTests", dependencies: ["InferModel"]),
+        .testTarget(name: "YAMLTreeTests", dependencies: ["YAMLTree"]),
         .testTarget(name: "InferServerTests", dependencies: [
             "InferServer", "JSONLines",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -9,11 +9,12 @@ import InferModel
 import Logging
 import NIOCore
 import ServiceLifecycle
+import ToolSupport
 
 /// infer-serve as a library: builds the application a test can run in-process, and
 /// runs it with calibration, signal handling and draining for the executable.
 public struct InferServer: Sendable {
-    public static let version = "0.1.0"
+    public static let version = ToolVersion.current
 
     public let config: ServerConfig
     public let state = ServerState()

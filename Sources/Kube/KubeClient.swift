@@ -1,18 +1,20 @@
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 import JSONLines
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Subprocess
+import SystemPackage
+import ToolSupport
 
 /// The Kubernetes REST API over HTTPS: GET (list) and watch streams, with the
 /// cluster's CA, client certificates, bearer tokens or an exec credential plugin.
-public final class KubeClient: @unchecked Sendable {
-    // @unchecked: `credentialCache` is guarded by `lock`; the rest is immutable.
+public final class KubeClient: Sendable {
     public let access: ClusterAccess
     private let http: HTTPClient
-    private let lock = NSLock()
-    private var credentialCache: (token: String, expires: Date?)?
+    private let credentialCache = NIOLockedValueBox<ExecCredential.Result?>(nil)
 
     public init(access: ClusterAccess) throws(KubeConfigError) {
         self.access = access
@@ -113,7 +115,7 @@ public final class KubeClient: @unchecked Sendable {
         }
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "kube-wait/0.1.0")
+        request.headers.add(name: "User-Agent", value: "kube-wait/\(ToolVersion.current)")
         if let token = try await bearerToken() { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         return request
     }
@@ -123,17 +125,17 @@ public final class KubeClient: @unchecked Sendable {
         case .none: return nil
         case .token(let token): return token
         case .tokenFile(let path):
-            guard let data = FileManager.default.contents(atPath: path) else { throw .transport("cannot read token file \(path)") }
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let text = SmallFile.readText(path) else { throw .transport("cannot read token file \(path)") }
+            return trimmed(text)
         case .exec(let exec):
-            if let cached = lock.withLock({ credentialCache }), cached.expires.map({ $0 > Date() }) ?? true { return cached.token }
-            let credential = try ExecCredential.run(exec, server: access.server)
-            lock.withLock { credentialCache = (credential.token, credential.expires) }
+            if let cached = credentialCache.withLockedValue({ $0 }), cached.expires.map({ $0 > Date() }) ?? true { return cached.token }
+            let credential = try await ExecCredential.run(exec)
+            credentialCache.withLockedValue { $0 = credential }
             return credential.token
         }
     }
 
-    func invalidateCredential() { lock.withLock { credentialCache = nil } }
+    func invalidateCredential() { credentialCache.withLockedValue { $0 = nil } }
 
     static func statusError(_ status: Int, _ body: [UInt8]) -> KubeAPIError {
         let object = try? JSONObject(parsing: body)
@@ -142,8 +144,21 @@ public final class KubeClient: @unchecked Sendable {
         return .protocolError("HTTP \(status)\(message.isEmpty ? "" : ": \(message)")")
     }
 
+    /// Percent-encodes all but RFC 3986's unreserved characters (and '/' and ':', which
+    /// label selectors and field paths keep readable).
     static func escape(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+,"))) ?? s
+        var out = ""
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"), UInt8(ascii: ":"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = Array("0123456789ABCDEF".utf8)
+                out += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
+            }
+        }
+        return out
     }
 
     static func describe(_ error: any Error) -> String {
@@ -153,38 +168,37 @@ public final class KubeClient: @unchecked Sendable {
 
 /// Runs a client.authentication.k8s.io exec plugin and reads its ExecCredential.
 enum ExecCredential {
-    struct Result {
+    struct Result: Sendable {
         let token: String
         let expires: Date?
     }
 
-    static func run(_ exec: Kubeconfig.ExecConfig, server: String) throws(KubeAPIError) -> Result {
-        let process = Process()
-        if exec.command.contains("/") {
-            process.executableURL = URL(fileURLWithPath: exec.command)
-            process.arguments = exec.args ?? []
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [exec.command] + (exec.args ?? [])
-        }
-        var environment = ProcessInfo.processInfo.environment
-        for variable in exec.env ?? [] { environment[variable.name] = variable.value }
+    static func run(_ exec: Kubeconfig.ExecConfig) async throws(KubeAPIError) -> Result {
+        var overrides: [Environment.Key: String?] = [:]
+        for variable in exec.env ?? [] { overrides[Environment.Key(stringLiteral: variable.name)] = variable.value }
         let apiVersion = exec.apiVersion ?? "client.authentication.k8s.io/v1"
-        environment["KUBERNETES_EXEC_INFO"] = #"{"apiVersion":"\#(apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.standardError
-        do { try process.run() } catch { throw .transport("exec credential plugin \(exec.command) did not start: \(error.localizedDescription)") }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw .transport("exec credential plugin \(exec.command) exited with status \(process.terminationStatus)")
+        overrides["KUBERNETES_EXEC_INFO"] = #"{"apiVersion":"\#(apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
+        let executable: Executable = exec.command.contains("/") ? .path(FilePath(exec.command)) : .name(exec.command)
+        let status: TerminationStatus
+        let output: [UInt8]
+        do {
+            // The plugin's own messages (a login prompt's reason) go to our stderr, as with kubectl.
+            let result = try await Subprocess.run(executable, arguments: Arguments(exec.args ?? []),
+                                                  environment: .inherit.updating(overrides),
+                                                  output: .bytes(limit: 1 << 20),
+                                                  error: .fileDescriptor(.standardError, closeAfterSpawningProcess: false))
+            status = result.terminationStatus
+            output = result.standardOutput
+        } catch {
+            throw .transport("exec credential plugin \(exec.command) did not start: \(error)")
         }
-        guard let object = try? JSONObject(parsing: Array(data)), let token = object.string("status", "token"), !token.isEmpty else {
+        guard status.isSuccess else {
+            throw .transport("exec credential plugin \(exec.command) exited with \(status)")
+        }
+        guard let object = try? JSONObject(parsing: output), let token = object.string("status", "token"), !token.isEmpty else {
             throw .transport("exec credential plugin \(exec.command) printed no ExecCredential with status.token")
         }
-        let expires = object.string("status", "expirationTimestamp").flatMap { ISO8601DateFormatter().date(from: $0) }
+        let expires = object.string("status", "expirationTimestamp").flatMap { try? Date($0, strategy: .iso8601) }
         return Result(token: token, expires: expires)
     }
 }

@@ -1,26 +1,20 @@
-import Foundation
-import Yams
+import FoundationEssentials
+import ToolSupport
+import YAMLTree
 
 /// A kubeconfig file's clusters, users and contexts (kubectl's format), with file
 /// paths made absolute against the file that named them, as kubectl does.
 public struct Kubeconfig: Sendable, Equatable {
-    public struct Cluster: Codable, Sendable, Equatable {
+    public struct Cluster: Sendable, Equatable {
         public var server: String
         public var certificateAuthority: String?
         public var certificateAuthorityData: String?
         public var insecureSkipTLSVerify: Bool?
-
-        enum CodingKeys: String, CodingKey {
-            case server
-            case certificateAuthority = "certificate-authority"
-            case certificateAuthorityData = "certificate-authority-data"
-            case insecureSkipTLSVerify = "insecure-skip-tls-verify"
-        }
     }
 
     /// An exec credential plugin (client.authentication.k8s.io).
-    public struct ExecConfig: Codable, Sendable, Equatable {
-        public struct EnvVar: Codable, Sendable, Equatable {
+    public struct ExecConfig: Sendable, Equatable {
+        public struct EnvVar: Sendable, Equatable {
             public var name: String
             public var value: String
         }
@@ -30,7 +24,7 @@ public struct Kubeconfig: Sendable, Equatable {
         public var apiVersion: String?
     }
 
-    public struct User: Codable, Sendable, Equatable {
+    public struct User: Sendable, Equatable {
         public var clientCertificate: String?
         public var clientCertificateData: String?
         public var clientKey: String?
@@ -38,17 +32,9 @@ public struct Kubeconfig: Sendable, Equatable {
         public var token: String?
         public var tokenFile: String?
         public var exec: ExecConfig?
-
-        enum CodingKeys: String, CodingKey {
-            case clientCertificate = "client-certificate"
-            case clientCertificateData = "client-certificate-data"
-            case clientKey = "client-key"
-            case clientKeyData = "client-key-data"
-            case token, tokenFile, exec
-        }
     }
 
-    public struct Context: Codable, Sendable, Equatable {
+    public struct Context: Sendable, Equatable {
         public var cluster: String
         public var user: String?
         public var namespace: String?
@@ -61,51 +47,78 @@ public struct Kubeconfig: Sendable, Equatable {
 
     public init() {}
 
-    private struct File: Codable {
-        struct NamedCluster: Codable { var name: String; var cluster: Cluster }
-        struct NamedUser: Codable { var name: String; var user: User? }
-        struct NamedContext: Codable { var name: String; var context: Context }
-        var clusters: [NamedCluster]?
-        var users: [NamedUser]?
-        var contexts: [NamedContext]?
-        var currentContext: String?
-
-        enum CodingKeys: String, CodingKey {
-            case clusters, users, contexts
-            case currentContext = "current-context"
-        }
-    }
-
     /// Parses one file's text; `directory` is where relative paths in it start from.
     public static func parse(_ yaml: String, directory: String) throws(KubeConfigError) -> Kubeconfig {
-        let file: File
+        let root: YAMLNode
         do {
-            file = try YAMLDecoder().decode(File.self, from: yaml)
+            root = try YAMLNode.parse(yaml) ?? .mapping([])
         } catch {
-            throw .invalid("not a kubeconfig: \(KubeConfigError.short(error))")
+            throw .invalid("not a kubeconfig: \(error)")
         }
+        guard case .mapping = root else { throw .invalid("not a kubeconfig: the top level is not a mapping") }
         func absolute(_ path: String?) -> String? {
             guard let path, !path.isEmpty else { return path }
             return path.hasPrefix("/") ? path : directory + "/" + path
         }
+        // The first entry of a name wins, as in kubectl.
         var config = Kubeconfig()
-        for named in file.clusters ?? [] where config.clusters[named.name] == nil {
-            var cluster = named.cluster
-            cluster.certificateAuthority = absolute(cluster.certificateAuthority)
-            config.clusters[named.name] = cluster
+        for entry in try Self.list(root, "clusters") {
+            let (name, body) = try Self.named(entry, "cluster", in: "clusters")
+            guard config.clusters[name] == nil else { continue }
+            guard let server = body["server"]?.string, !server.isEmpty else { throw .invalid("cluster \"\(name)\" has no server") }
+            config.clusters[name] = Cluster(
+                server: server, certificateAuthority: absolute(body["certificate-authority"]?.string),
+                certificateAuthorityData: body["certificate-authority-data"]?.string,
+                insecureSkipTLSVerify: body["insecure-skip-tls-verify"]?.bool)
         }
-        for named in file.users ?? [] where config.users[named.name] == nil {
-            var user = named.user ?? User()
-            user.clientCertificate = absolute(user.clientCertificate)
-            user.clientKey = absolute(user.clientKey)
-            user.tokenFile = absolute(user.tokenFile)
-            config.users[named.name] = user
+        for entry in try Self.list(root, "users") {
+            let name = try Self.name(entry, in: "users")
+            guard config.users[name] == nil else { continue }
+            let body = entry["user"] ?? .mapping([])
+            config.users[name] = User(
+                clientCertificate: absolute(body["client-certificate"]?.string),
+                clientCertificateData: body["client-certificate-data"]?.string,
+                clientKey: absolute(body["client-key"]?.string), clientKeyData: body["client-key-data"]?.string,
+                token: body["token"]?.string, tokenFile: absolute(body["tokenFile"]?.string),
+                exec: try body["exec"].flatMap { node throws(KubeConfigError) in try Self.exec(node, user: name) })
         }
-        for named in file.contexts ?? [] where config.contexts[named.name] == nil {
-            config.contexts[named.name] = named.context
+        for entry in try Self.list(root, "contexts") {
+            let (name, body) = try Self.named(entry, "context", in: "contexts")
+            guard config.contexts[name] == nil else { continue }
+            guard let cluster = body["cluster"]?.string else { throw .invalid("context \"\(name)\" names no cluster") }
+            config.contexts[name] = Context(cluster: cluster, user: body["user"]?.string, namespace: body["namespace"]?.string)
         }
-        config.currentContext = file.currentContext.flatMap { $0.isEmpty ? nil : $0 }
+        config.currentContext = root["current-context"]?.string.flatMap { $0.isEmpty ? nil : $0 }
         return config
+    }
+
+    private static func list(_ root: YAMLNode, _ key: String) throws(KubeConfigError) -> [YAMLNode] {
+        guard let node = root[key], !node.isNull else { return [] }
+        guard case .sequence(let items) = node else { throw .invalid("not a kubeconfig: \(key) is not a list") }
+        return items
+    }
+
+    private static func name(_ entry: YAMLNode, in list: String) throws(KubeConfigError) -> String {
+        guard let name = entry["name"]?.string else { throw .invalid("not a kubeconfig: an entry of \(list) has no name") }
+        return name
+    }
+
+    private static func named(_ entry: YAMLNode, _ key: String, in list: String) throws(KubeConfigError) -> (String, YAMLNode) {
+        let name = try name(entry, in: list)
+        guard let body = entry[key], case .mapping = body else { throw .invalid("\(list) entry \"\(name)\" has no \(key)") }
+        return (name, body)
+    }
+
+    private static func exec(_ node: YAMLNode, user: String) throws(KubeConfigError) -> ExecConfig? {
+        if node.isNull { return nil }
+        guard let command = node["command"]?.string, !command.isEmpty else { throw .invalid("user \"\(user)\": exec has no command") }
+        var env: [ExecConfig.EnvVar] = []
+        for variable in node["env"]?.items ?? [] {
+            guard let name = variable["name"]?.string else { throw .invalid("user \"\(user)\": an exec env entry has no name") }
+            env.append(.init(name: name, value: variable["value"]?.string ?? ""))
+        }
+        return ExecConfig(command: command, args: node["args"].map { $0.items.compactMap(\.string) },
+                          env: env.isEmpty ? nil : env, apiVersion: node["apiVersion"]?.string)
     }
 
     /// kubectl's merge of $KUBECONFIG files: the first file to define a name, or to set
@@ -162,8 +175,8 @@ public struct Kubeconfig: Sendable, Equatable {
             return Array(decoded)
         }
         if let file, !file.isEmpty {
-            guard let bytes = FileManager.default.contents(atPath: file) else { throw .invalid("cannot read \(what) file \(file)") }
-            return Array(bytes)
+            guard let bytes = SmallFile.read(file) else { throw .invalid("cannot read \(what) file \(file)") }
+            return bytes
         }
         return nil
     }
@@ -192,14 +205,13 @@ public struct ClusterAccess: Sendable, Equatable, CustomStringConvertible {
         }
         let port = environment["KUBERNETES_SERVICE_PORT"].flatMap { $0.isEmpty ? nil : $0 } ?? "443"
         let hostPart = host.contains(":") ? "[\(host)]" : host
-        guard FileManager.default.fileExists(atPath: directory + "/token") else {
+        guard SmallFile.exists(directory + "/token") else {
             throw .invalid("in-cluster configuration without a service-account token in \(directory)")
         }
-        let namespace = (FileManager.default.contents(atPath: directory + "/namespace"))
-            .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "default"
+        let namespace = SmallFile.readText(directory + "/namespace").map(trimmed) ?? "default"
         return ClusterAccess(
             server: "https://\(hostPart):\(port)", namespace: namespace.isEmpty ? "default" : namespace,
-            caPEM: FileManager.default.contents(atPath: directory + "/ca.crt").map { Array($0) },
+            caPEM: SmallFile.read(directory + "/ca.crt"),
             insecureSkipTLSVerify: false, clientCertificatePEM: nil, clientKeyPEM: nil,
             credential: .tokenFile(directory + "/token"), source: "in-cluster service account")
     }
@@ -222,9 +234,6 @@ public enum KubeConfigError: Error, Equatable, Sendable, CustomStringConvertible
         switch self { case .invalid(let m): m }
     }
 
-    static func short(_ error: any Error) -> String {
-        String(describing: error).split(separator: "\n").first.map(String.init) ?? "unreadable"
-    }
 }
 
 /// Finds the configuration as kubectl does: --kubeconfig, else the $KUBECONFIG list
@@ -234,12 +243,12 @@ public enum KubeconfigLoader {
                             serviceAccountDirectory: String = "/var/run/secrets/kubernetes.io/serviceaccount") throws(KubeConfigError) -> ClusterAccess {
         var paths: [String] = []
         if let flag, !flag.isEmpty {
-            guard FileManager.default.fileExists(atPath: flag) else { throw .invalid("--kubeconfig \(flag): no such file") }
+            guard SmallFile.exists(flag) else { throw .invalid("--kubeconfig \(flag): no such file") }
             paths = [flag]
         } else if let list = environment["KUBECONFIG"], !list.isEmpty {
             // Files in the list that do not exist are skipped, as kubectl skips them.
-            paths = list.split(separator: ":").map(String.init).filter { FileManager.default.fileExists(atPath: $0) }
-        } else if let home = environment["HOME"], FileManager.default.fileExists(atPath: home + "/.kube/config") {
+            paths = list.split(separator: ":").map(String.init).filter(SmallFile.exists)
+        } else if let home = environment["HOME"], SmallFile.exists(home + "/.kube/config") {
             paths = [home + "/.kube/config"]
         }
         if paths.isEmpty {
@@ -250,14 +259,21 @@ public enum KubeconfigLoader {
         }
         var configs: [Kubeconfig] = []
         for path in paths {
-            guard let data = FileManager.default.contents(atPath: path) else { throw .invalid("\(path): cannot read it") }
-            let directory = (path as NSString).deletingLastPathComponent
+            guard let text = SmallFile.readText(path) else { throw .invalid("\(path): cannot read it") }
+            let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
             do {
-                configs.append(try Kubeconfig.parse(String(decoding: data, as: UTF8.self), directory: directory.isEmpty ? "." : directory))
+                configs.append(try Kubeconfig.parse(text, directory: directory.isEmpty ? "/" : directory))
             } catch {
                 throw .invalid("\(path): \(error.description)")
             }
         }
         return try Kubeconfig.merge(configs).access(context: context)
     }
+}
+
+/// `text` without leading and trailing whitespace (a token or namespace file's newline).
+func trimmed(_ text: String) -> String {
+    let isSpace: (Character) -> Bool = { $0.isWhitespace }
+    guard let first = text.firstIndex(where: { !isSpace($0) }), let last = text.lastIndex(where: { !isSpace($0) }) else { return "" }
+    return String(text[first...last])
 }

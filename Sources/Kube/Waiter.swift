@@ -1,4 +1,3 @@
-import Foundation
 import JSONLines
 import NIOCore
 
@@ -82,7 +81,7 @@ public struct Waiter: Sendable {
         var state = WatchState()
         var last: (String, [PodProblem])?
         var backoff = 0.25
-        var lastPodCheck = Date.distantPast
+        var lastPodCheck: ContinuousClock.Instant? = nil
 
         // Evaluate and report once per change; nil while still waiting.
         func evaluate() async throws(KubeAPIError) -> TargetEnd? {
@@ -94,8 +93,8 @@ public struct Waiter: Sendable {
             var problems: [PodProblem] = []
             if case .waiting = readiness, [.deployment, .statefulset, .daemonset].contains(target.kind),
                let name = target.name, let object = state.objects[name], let selector = TargetStatus.podSelector(of: object),
-               Date().timeIntervalSince(lastPodCheck) > 1 {
-                lastPodCheck = Date()
+               lastPodCheck.map({ ContinuousClock.now - $0 > .seconds(1) }) ?? true {
+                lastPodCheck = .now
                 let pods = try await client.list("/api/v1/namespaces/\(options.namespace)/pods", query: [("labelSelector", selector)], deadline: deadline)
                 problems = PodProblem.find(in: pods.items)
                 if options.failFast, let first = problems.first {

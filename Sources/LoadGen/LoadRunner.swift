@@ -5,6 +5,7 @@ import JSONLines
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ToolSupport
 
 /// What a run is: the target, the schedule and the limits.
 public struct LoadPlan: Sendable {
@@ -90,7 +91,7 @@ public final class LoadRunner: @unchecked Sendable {
         timeoutNanos = UInt64(plan.timeout * 1e9)
     }
 
-    public static let version = "0.1.0"
+    public static let version = ToolVersion.current
 
     /// Shortest sleep between two sends; see `pump()`.
     static let tickNanos: UInt64 = 500_000

@@ -20,6 +20,9 @@ public enum SmallFile {
         return bytes
     }
 
+    /// Whether anything exists at `path` (file or directory).
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
     public static func readText(_ path: String) -> String? {
         read(path).map { String(decoding: $0, as: UTF8.self) }
     }

@@ -76,3 +76,8 @@ public func writeStderr(_ text: String) {
     var bytes = Array(text.utf8)
     bytes.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
 }
+
+/// The project's one version, which every tool's --version prints.
+public enum ToolVersion {
+    public static let current = "0.1.0"
+}

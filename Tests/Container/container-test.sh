@@ -28,30 +28,33 @@ if ! "$DOCKER" info >/dev/null 2>&1; then
 fi
 
 WORK=.build-container
-BASE=local/debian:bookworm
+# What the runtime stage installs; a change of the list makes a new base image.
+PACKAGES=libjansson4,libyaml-0-2,ca-certificates
+BASE=local/debian:bookworm-$(printf %s "$PACKAGES" | md5sum | cut -c1-8)
+ROOTFS=$WORK/rootfs-${BASE##*-}
 BINARIES=local/k8s-inference-sim-binaries:test
 IMAGE_UNDER_TEST=k8s-inference-sim:test
 PORT=${CONTAINER_TEST_PORT:-18099}
 NAME=k8s-inference-sim-test
 mkdir -p "$WORK/binaries/out"
 
-step "static release build of the four tools"
-swift build -c release --static-swift-stdlib --scratch-path .build-static
+step "static release build of infer-sim (the four tools in one binary)"
+swift build -c release --static-swift-stdlib --scratch-path .build-static --product infer-sim
 bin_dir=$(swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)
-for tool in infer-serve infer-load infer-stats kube-wait; do
-  install -m 0755 "$bin_dir/$tool" "$WORK/binaries/out/$tool"
-  strip "$WORK/binaries/out/$tool"
-done
+rm -rf "$WORK/binaries/out" && mkdir -p "$WORK/binaries/out"
+install -m 0755 "$bin_dir/infer-sim" "$WORK/binaries/out/infer-sim"
+strip "$WORK/binaries/out/infer-sim"
+for tool in infer-serve infer-load infer-stats kube-wait; do ln -s infer-sim "$WORK/binaries/out/$tool"; done
 
 if ! "$DOCKER" image inspect "$BASE" >/dev/null 2>&1; then
-  if [ ! -x "$WORK/rootfs/bin/sh" ]; then
+  if [ ! -x "$ROOTFS/bin/sh" ]; then
     step "debootstrap of a minimal bookworm (the runtime base)"
-    rm -rf "$WORK/rootfs"
-    debootstrap --variant=minbase --include=libjansson4,ca-certificates bookworm "$WORK/rootfs" http://deb.debian.org/debian >"$WORK/debootstrap.log" 2>&1 \
+    rm -rf "$ROOTFS"
+    debootstrap --variant=minbase --include="$PACKAGES" bookworm "$ROOTFS" http://deb.debian.org/debian >"$WORK/debootstrap.log" 2>&1 \
       || skip "debootstrap could not fetch bookworm from deb.debian.org (see $WORK/debootstrap.log)"
   fi
   step "importing it as $BASE"
-  tar -C "$WORK/rootfs" -c . | "$DOCKER" import - "$BASE" >/dev/null
+  tar -C "$ROOTFS" -c . | "$DOCKER" import - "$BASE" >/dev/null
 fi
 step "importing the binaries as $BINARIES"
 tar -C "$WORK/binaries" -c . | "$DOCKER" import - "$BINARIES" >/dev/null
@@ -61,7 +64,9 @@ DOCKER_BUILDKIT=1 "$DOCKER" build -q --build-arg RUNTIME_IMAGE="$BASE" --build-a
 
 base_size=$("$DOCKER" image inspect -f '{{.Size}}' "$BASE")
 image_size=$("$DOCKER" image inspect -f '{{.Size}}' "$IMAGE_UNDER_TEST")
-step "the image adds $(( (image_size - base_size) / 1000000 )) MB to its base"
+added_mb=$(( (image_size - base_size) / 1000000 ))
+step "the image adds $added_mb MB to its base"
+[ "$added_mb" -le 60 ] || fail "the image adds $added_mb MB to its base; the budget is 60 MB"
 
 "$DOCKER" rm -f "$NAME" >/dev/null 2>&1 || true
 cleanup() { "$DOCKER" rm -f "$NAME" >/dev/null 2>&1 || true; }
@@ -86,6 +91,13 @@ served_by=$(sed -n 's/^X-Served-By: \(.*\)\r$/\1/p' <<<"$headers")
 hostname=$("$DOCKER" inspect -f '{{.Config.Hostname}}' "$NAME")
 [ "$served_by" = "$hostname" ] || fail "X-Served-By '$served_by' is not the container's hostname '$hostname'"
 grep -q '"model":"sim-mlp-2x128"' "$WORK/infer.json" || fail "/infer body: $(cat "$WORK/infer.json")"
+
+step "the other tools, through their links: infer-load | infer-stats inside the container, kube-wait"
+"$DOCKER" exec "$NAME" sh -c 'infer-load --host http://127.0.0.1:8080 --path /healthz --qps 20 --seconds 1 2>/dev/null | infer-stats --format json' >"$WORK/stats.json" \
+  || fail "infer-load | infer-stats in the container"
+grep -q '"type":"total","start":[0-9.]*,"end":[0-9.]*,"requests":20,' "$WORK/stats.json" || fail "infer-stats in the container: $(head -c 300 "$WORK/stats.json")"
+kw=$("$DOCKER" exec "$NAME" kube-wait --version) || fail "kube-wait --version in the container"
+[ -n "$kw" ] || fail "kube-wait printed no version"
 
 step "SIGTERM with a request in flight (3 tokens × 300 ms)"
 curl -s -o "$WORK/inflight.json" -w '%{http_code}' "http://127.0.0.1:$PORT/infer?tokens=3" >"$WORK/inflight.code" &

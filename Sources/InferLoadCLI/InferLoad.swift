@@ -1,0 +1,169 @@
+import ArgumentParser
+import JSONLines
+import LoadGen
+import NIOCore
+import NIOPosix
+import ToolSupport
+import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// infer-load: open-loop HTTP load, one JSON record per request on stdout.
+struct InferLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer-load",
+        abstract: "Send HTTP load at a scheduled rate; write one JSON record per request.",
+        discussion: """
+            Requests are sent when the schedule says, whatever the server does (open loop). \
+            Each record's latency_ms counts from the scheduled send time, so a slow server \
+            cannot hide behind a slow client. Records go to stdout (pipe them to infer-stats); \
+            progress and the summary line go to stderr.
+            """,
+        version: LoadRunner.version
+    )
+
+    @Option(help: ArgumentHelp("Target URL, http://HOST[:PORT].", valueName: "url")) var host = "http://localhost:8080"
+    @Option(help: "Request path (default /infer, or the path in --host).") var path: String?
+    @Option(help: "HTTP method: GET, POST, PUT, PATCH or DELETE (default GET; POST with a body).") var method: String?
+    @Option(help: ArgumentHelp("Request body.", valueName: "text")) var body: String?
+    @Option(name: .customLong("body-file"), help: ArgumentHelp("Read the request body from this file.", valueName: "file")) var bodyFile: String?
+    @Option(name: .customShort("H"), help: ArgumentHelp("Request header 'Name: value'; repeatable.", valueName: "header")) var header: [String] = []
+    @Option(help: ArgumentHelp("Target rate in requests per second.", valueName: "rate")) var qps: Double = 30
+    @Option(help: "Length of the run in seconds (default 60; with --requests alone, until that count).") var seconds: Double?
+    @Option(help: ArgumentHelp("Send exactly this many requests.", valueName: "n")) var requests: Int?
+    @Option(name: .customLong("ramp-to"), help: ArgumentHelp("Ramp linearly from --qps to this rate over --seconds.", valueName: "rate")) var rampTo: Double?
+    @Option(help: ArgumentHelp("Rate steps QPS:DURATION,... e.g. 30:60s,90:60s,5:120s (replaces --qps and --seconds).", valueName: "steps")) var steps: String?
+    @Option(help: ArgumentHelp("Arrival process: uniform or poisson.", valueName: "kind")) var arrival = "uniform"
+    @Option(help: ArgumentHelp("Seed for poisson arrivals: the same seed, the same schedule.", valueName: "n")) var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Most connections to open.", valueName: "n")) var connections = 256
+    @Option(name: .customLong("max-inflight"), help: ArgumentHelp("Most requests awaiting a response; more are recorded as overload.", valueName: "n")) var maxInflight = 1024
+    @Option(help: "Seconds before a request (or its connect) is recorded as a timeout.") var timeout: Double = 10
+    @Option(help: "Seconds in-flight requests may take to finish after SIGINT/SIGTERM.") var grace: Double = 5
+    @Flag(help: "No progress line and no summary on stderr.") var quiet = false
+
+    func plan() throws(ParseError) -> LoadPlan {
+        guard qps > 0, qps.isFinite, qps <= 1_000_000 else { throw ParseError("--qps \(qps): expected a rate above 0, at most 1000000") }
+        guard connections >= 1 else { throw ParseError("--connections \(connections): expected at least 1") }
+        guard maxInflight >= 1 else { throw ParseError("--max-inflight \(maxInflight): expected at least 1") }
+        guard timeout > 0, timeout.isFinite else { throw ParseError("--timeout \(timeout): expected seconds above 0") }
+        guard grace >= 0, grace.isFinite else { throw ParseError("--grace \(grace): expected seconds, 0 or more") }
+        if let seconds, !(seconds > 0 && seconds.isFinite) { throw ParseError("--seconds \(seconds): expected seconds above 0") }
+        if let requests, requests < 1 { throw ParseError("--requests \(requests): expected at least 1") }
+        guard let arrivalKind = ArrivalSchedule.Arrival(rawValue: arrival) else {
+            throw ParseError("--arrival \(arrival): expected uniform or poisson")
+        }
+        if body != nil && bodyFile != nil { throw ParseError("--body and --body-file: give one of them") }
+        var payload: [UInt8] = body.map { Array($0.utf8) } ?? []
+        if let bodyFile {
+            guard let bytes = SmallFile.read(bodyFile) else { throw ParseError("--body-file \(bodyFile): cannot read it") }
+            payload = bytes
+        }
+        let target = try Target(url: host, path: path, method: method ?? (payload.isEmpty ? "GET" : "POST"),
+                                headers: header, body: payload)
+        let profile: RateProfile
+        if let steps {
+            if rampTo != nil { throw ParseError("--steps and --ramp-to: give one of them") }
+            profile = try RateProfile.parseSteps(steps)
+        } else if let rampTo {
+            guard rampTo >= 0, rampTo.isFinite else { throw ParseError("--ramp-to \(rampTo): expected a rate, 0 or more") }
+            profile = .ramp(from: qps, to: rampTo, seconds: seconds ?? 60)
+        } else {
+            profile = .constant(qps: qps, seconds: requests != nil && seconds == nil ? nil : (seconds ?? 60))
+        }
+        let schedule = ArrivalSchedule(profile: profile, arrival: arrivalKind, seed: seed, limit: requests)
+        return LoadPlan(target: target, schedule: schedule, connections: connections, maxInFlight: maxInflight, timeout: timeout)
+    }
+
+    func run() async throws {
+        let plan: LoadPlan
+        do { plan = try self.plan() } catch {
+            writeStderr("infer-load: \(error)\n")
+            throw ExitCode(ExitStatus.usage)
+        }
+        LineWriter.ignoreSIGPIPE()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let out = LineWriter(fd: 1)
+        nonisolated(unsafe) var flushScheduled = false
+        let runner = LoadRunner(plan: plan, loop: loop) { record in
+            out.withBuffer { RecordEncoder.append(record, to: &$0) }
+            // One write per batch of records the loop produced: live for a reader, few syscalls.
+            if !flushScheduled {
+                flushScheduled = true
+                loop.execute { flushScheduled = false; out.flush() }
+            }
+            return out.isOpen
+        }
+        nonisolated(unsafe) var caught: UnixSignal?
+        let signals = Task {
+            for await signal in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
+                if caught == nil { caught = signal }
+                runner.stop(grace: grace)
+            }
+        }
+        let progress = Task {
+            guard !quiet, LineWriter.isTerminal(2) else { return }
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(1))
+                let p = try await runner.progress()
+                writeStderr("\r\u{1B}[K" + Self.progressLine(p.summary, inFlight: p.inFlight, elapsed: p.elapsed, target: p.targetRate))
+            }
+        }
+        let summary = try await runner.run()
+        progress.cancel()
+        signals.cancel()
+        try await loop.submit { out.flush() }.get()
+        try? await group.shutdownGracefully()
+        if !quiet {
+            if LineWriter.isTerminal(2) { writeStderr("\r\u{1B}[K") }
+            writeStderr(Self.summaryLine(summary, plan: plan) + "\n")
+        }
+        switch runner.ending {
+        case .completed: return
+        case .outputClosed: return  // a closed pipe downstream (e.g. | head) is a normal end
+        case .stopped:
+            throw ExitCode(caught == .sigterm ? ExitStatus.terminated : ExitStatus.interrupted)
+        }
+    }
+
+    static func progressLine(_ s: LoadSummary, inFlight: Int, elapsed: Double, target: Double) -> String {
+        let rate = elapsed > 0 ? Double(s.sent + s.overload) / elapsed : 0
+        return "\(fmt(elapsed, 0))s  target \(fmt(target, 1))/s  achieved \(fmt(rate, 1))/s  ok \(s.ok)  err \(s.errors)  in flight \(inFlight)  p50 \(fmt(s.latencyMs(50), 1))ms"
+    }
+
+    /// The end-of-run line; it starts `OK=<n> ERR=<n>` like the old script's.
+    static func summaryLine(_ s: LoadSummary, plan: LoadPlan) -> String {
+        let window = s.sendWindowSeconds
+        let target = window > 0 ? Double(s.scheduled) / window : 0
+        let achieved = window > 0 ? Double(s.sent) / window : 0
+        var line = "OK=\(s.ok) ERR=\(s.errors) sent=\(s.sent) scheduled=\(s.scheduled) target_qps=\(fmt(target, 1)) achieved_qps=\(fmt(achieved, 1))"
+        line += " p50_ms=\(fmt(s.latencyMs(50), 2)) p90_ms=\(fmt(s.latencyMs(90), 2)) p99_ms=\(fmt(s.latencyMs(99), 2)) max_ms=\(fmt(s.latencyMs(100), 2))"
+        line += " lag_p99_ms=\(fmt(s.lagMs(99), 3))"
+        if !s.errorKinds.isEmpty {
+            line += " errors=" + s.errorKinds.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
+        }
+        return line
+    }
+
+    static func fmt(_ v: Double, _ decimals: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let r = (v * scale).rounded() / scale
+        if decimals == 0 { return String(Int(r)) }
+        var text = String(r)
+        if let dot = text.firstIndex(of: ".") {
+            let have = text.distance(from: dot, to: text.endIndex) - 1
+            if have < decimals { text += String(repeating: "0", count: decimals - have) }
+        }
+        return text
+    }
+}
+
+/// The `infer-load` command line, for its own executable and for the multi-call `infer-sim`.
+public enum InferLoadMain {
+    public static func run(arguments: [String]? = nil) async -> Never {
+        await ToolMain.main(InferLoad.self, arguments: arguments)
+    }
+}
