@@ -30,9 +30,9 @@ RUN swift build -c release --static-swift-stdlib --product infer-sim \
 FROM ${BINARIES} AS binaries
 
 FROM ${RUNTIME_IMAGE}
-# hadolint ignore=DL3008
 # apt's package lists and caches (~75 MB on a base without debian-slim's docker-clean
 # setting) leave with the layer that made them.
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libjansson4 libyaml-0-2 ca-certificates \
  && apt-get clean \
