@@ -14,48 +14,21 @@ cd "$(dirname "$0")/../.."
 skip() { step "container test skipped: $*"; exit 0; }
 fail() { printf 'container test: FAILED: %s\n' "$*" >&2; exit 1; }
 
-[ "$(id -u)" -eq 0 ] || skip "it starts dockerd, which needs root"
-command -v dockerd >/dev/null 2>&1 || skip "no Docker engine (apt-get install docker.io)"
-command -v debootstrap >/dev/null 2>&1 || skip "no debootstrap (apt-get install debootstrap)"
-# Debian's client matches Debian's engine.
-DOCKER=/usr/bin/docker
-[ -x "$DOCKER" ] || DOCKER=docker
-if ! "$DOCKER" info >/dev/null 2>&1; then
-  step "starting dockerd"
-  (dockerd >/tmp/k8s-inference-sim-dockerd.log 2>&1 &)
-  for _ in $(seq 60); do "$DOCKER" info >/dev/null 2>&1 && break; sleep 0.5; done
-  "$DOCKER" info >/dev/null 2>&1 || skip "dockerd does not start on this machine (see /tmp/k8s-inference-sim-dockerd.log)"
-fi
+# shellcheck source=Tests/Container/docker.sh
+. Tests/Container/docker.sh
+docker_engine || skip "$NO_DOCKER"
 
 WORK=.build-container
-# What the runtime stage installs; a change of the list makes a new base image.
+# What the Dockerfile's runtime stage installs.
 PACKAGES=libjansson4,libyaml-0-2,ca-certificates
-BASE=local/debian:bookworm-$(printf %s "$PACKAGES" | md5sum | cut -c1-8)
-ROOTFS=$WORK/rootfs-${BASE##*-}
 BINARIES=local/k8s-inference-sim-binaries:test
 IMAGE_UNDER_TEST=k8s-inference-sim:test
 PORT=${CONTAINER_TEST_PORT:-18099}
 NAME=k8s-inference-sim-test
-mkdir -p "$WORK/binaries/out"
 
-step "static release build of infer-sim (the four tools in one binary)"
-swift build -c release --static-swift-stdlib --scratch-path .build-static --product infer-sim
-bin_dir=$(swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)
-rm -rf "$WORK/binaries/out" && mkdir -p "$WORK/binaries/out"
-install -m 0755 "$bin_dir/infer-sim" "$WORK/binaries/out/infer-sim"
-strip "$WORK/binaries/out/infer-sim"
-for tool in infer-serve infer-load infer-stats kube-wait; do ln -s infer-sim "$WORK/binaries/out/$tool"; done
-
-if ! "$DOCKER" image inspect "$BASE" >/dev/null 2>&1; then
-  if [ ! -x "$ROOTFS/bin/sh" ]; then
-    step "debootstrap of a minimal bookworm (the runtime base)"
-    rm -rf "$ROOTFS"
-    debootstrap --variant=minbase --include="$PACKAGES" bookworm "$ROOTFS" http://deb.debian.org/debian >"$WORK/debootstrap.log" 2>&1 \
-      || skip "debootstrap could not fetch bookworm from deb.debian.org (see $WORK/debootstrap.log)"
-  fi
-  step "importing it as $BASE"
-  tar -C "$ROOTFS" -c . | "$DOCKER" import - "$BASE" >/dev/null
-fi
+static_infer_sim "$WORK/binaries/out"
+local_base "$PACKAGES" "$WORK" || skip "$NO_BASE"
+BASE=$LOCAL_BASE
 step "importing the binaries as $BINARIES"
 tar -C "$WORK/binaries" -c . | "$DOCKER" import - "$BINARIES" >/dev/null
 

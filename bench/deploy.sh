@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# How soon bin/deploy returns once the rollout completes. No cluster runs here, so the
+# API server is bench/kube_api_stub.py (HTTPS, the real wire format: a LIST, then a
+# watch that sends the rolled-out Deployment after HOLD seconds; the HPA already has
+# metrics) and `kubectl apply` is a stand-in on PATH that only records its arguments.
+# What is measured is everything of ours after the apply: bin/deploy, kube-wait's
+# watches, process exits.
+#
+# Usage: bench/deploy.sh            (env: RUNS=5, HOLD=5, BIN=.build/release)
+# Needs: python3, openssl, a release build (swift build -c release).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+# shellcheck source=bin/lib.sh
+. bin/lib.sh
+
+RUNS=${RUNS:-5}
+HOLD=${HOLD:-5}
+BIN=${BIN:-$ROOT/.build/release}
+OUT=${OUT:-$ROOT/bench/out/deploy}
+PORT=18444
+need python3 "apt-get install python3"
+need openssl "apt-get install openssl"
+[ -x "$BIN/kube-wait" ] || die "no $BIN/kube-wait: run swift build -c release"
+mkdir -p "$OUT/path"
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$OUT/key.pem" -out "$OUT/cert.pem" 2>/dev/null
+cat >"$OUT/kubeconfig" <<YAML
+current-context: bench
+clusters: [{name: b, cluster: {server: "https://127.0.0.1:$PORT", certificate-authority: cert.pem}}]
+users: [{name: u, user: {token: bench}}]
+contexts: [{name: bench, context: {cluster: b, user: u, namespace: bench}}]
+YAML
+cat >"$OUT/path/kubectl" <<'SH'
+#!/bin/sh
+echo "kubectl $*" >>"$KUBECTL_LOG"
+SH
+chmod +x "$OUT/path/kubectl"
+
+python3 bench/kube_api_stub.py "$PORT" "$OUT/cert.pem" "$OUT/key.pem" "$HOLD" "$OUT/sent" &
+STUB=$!
+trap 'kill $STUB 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sk -o /dev/null "https://127.0.0.1:$PORT/" && break; sleep 0.1; done
+
+echo "== $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) ==" | tee "$OUT/summary.txt"
+for run in $(seq "$RUNS"); do
+  rm -f "$OUT/sent" "$OUT/kubectl.log"
+  PATH="$OUT/path:$PATH" KUBECTL_LOG="$OUT/kubectl.log" KUBECONFIG="$OUT/kubeconfig" NAMESPACE=bench \
+    INFER_SIM_BIN="$BIN" bin/deploy 2>"$OUT/deploy.err"
+  done_at=$(date +%s.%N)
+  grep -q "^kubectl apply -k k8s/overlays/dev" "$OUT/kubectl.log" || die "bin/deploy did not apply the overlay"
+  [ -s "$OUT/sent" ] || die "the stub never sent the rolled-out Deployment (see $OUT/deploy.err)"
+  awk -v s="$(cat "$OUT/sent")" -v d="$done_at" -v r="$run" 'BEGIN {
+    printf "run %d: rollout complete (sent) -> bin/deploy returned: %.1f ms (target 5000)\n", r, (d - s) * 1000 }' | tee -a "$OUT/summary.txt"
+done
