@@ -97,10 +97,10 @@ struct InferStats: AsyncParsableCommand {
             if Self.shouldStop(&drainDeadline) { break }
             var best = 0
             if live.count > 1 {
-                for i in 1..<live.count where live[i].decoder.ts < live[best].decoder.ts { best = i }
+                for i in 1..<live.count where live[i].ts < live[best].ts { best = i }
             }
             let source = live[best]
-            emit(engine.add(source.decoder))
+            emit(source.addRecord(to: &engine))
             if case .interrupted = Self.advance(source, &engine, &drainDeadline) { continue }
             if source.finished && !source.hasRecord { live.remove(at: best) }
             reportSamples()

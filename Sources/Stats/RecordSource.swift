@@ -18,6 +18,14 @@ public final class RecordSource {
 
     public enum Advance { case record, finished, interrupted }
 
+    /// The time of the record held, for merging sources.
+    public var ts: Double { decoder.ts }
+
+    /// Adds the record held to `engine`; returns the windows it completed.
+    public func addRecord(to engine: inout StatsEngine) -> [Windows.Window] {
+        engine.add(&decoder)
+    }
+
     /// Reads up to the next good record; malformed lines go to `engine`.
     public func advance(into engine: inout StatsEngine) -> Advance {
         hasRecord = false

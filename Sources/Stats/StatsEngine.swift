@@ -36,8 +36,10 @@ public struct StatsEngine: Sendable {
         self.keepSeries = keepSeries
     }
 
-    /// Adds the record `decoder` holds; returns windows completed by it.
-    public mutating func add(_ decoder: RecordDecoder) -> [Windows.Window] {
+    /// Adds the record `decoder` holds; returns windows completed by it. `inout` only so
+    /// a decoder stored in a class is read in place: passed by value, it was copied (its
+    /// buffers retained and released) once per record.
+    public mutating func add(_ decoder: inout RecordDecoder) -> [Windows.Window] {
         let errorID = decoder.hasError ? errors.id(decoder.errorBytes) : nil
         let podID = decoder.hasPod ? pods.id(decoder.podBytes) : nil
         total.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,

@@ -13,7 +13,7 @@ func engine(_ lines: [String], percentiles: [Double] = [50, 90, 99], interval: D
         if let problem {
             engine.addMalformed(source: "test", line: n + 1, reason: problem.description)
         } else {
-            emitted += engine.add(decoder)
+            emitted += engine.add(&decoder)
         }
     }
     emitted += engine.finish()
