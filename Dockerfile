@@ -17,7 +17,9 @@ WORKDIR /src
 # Dependencies first, in their own layer: a source change does not fetch them again.
 COPY Package.swift ./
 RUN swift package resolve
+# The manifest names test targets too; SwiftPM wants their folders to load the package.
 COPY Sources ./Sources
+COPY Tests ./Tests
 # One multi-call binary, infer-sim, and a link per tool: the Swift runtime, Foundation
 # Essentials and NIO are carried once (four separate static binaries were 91 MB stripped).
 RUN swift build -c release --static-swift-stdlib --product infer-sim \
