@@ -35,6 +35,7 @@ struct InferServe: AsyncParsableCommand {
     @Option(name: .customLong("max-queue"), help: "Requests queued beyond busy workers before 503 (INFER_MAX_QUEUE; default 32).") var maxQueue: String?
     @Option(name: .customLong("max-body"), help: "Largest request body in bytes; more is 413 (INFER_MAX_BODY; default 1048576).") var maxBody: String?
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle or stalled connection is closed (INFER_IDLE_TIMEOUT; default 30).") var idleTimeout: String?
+    @Option(name: .customLong("max-connection-age"), help: "Seconds before a keep-alive connection is closed after its next response, so a Service rebalances clients; 0 = never (INFER_MAX_CONNECTION_AGE; default 0).") var maxConnectionAge: String?
     @Option(name: .customLong("drain-seconds"), help: "Seconds in-flight requests may take after SIGTERM (INFER_DRAIN_SECONDS; default 10).") var drainSeconds: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (INFER_LOG_LEVEL; default info).") var logLevel: String?
     @Flag(name: .customLong("access-log"), inversion: .prefixedNo, help: "Log one line per request (INFER_ACCESS_LOG; default off).") var accessLog: Bool?
@@ -44,7 +45,8 @@ struct InferServe: AsyncParsableCommand {
         let pairs: [(String, String?)] = [
             ("host", host), ("port", port), ("work-ms", workMs), ("tokens", tokens), ("max-tokens", maxTokens),
             ("jitter", jitter), ("error-rate", errorRate), ("workers", workers), ("max-queue", maxQueue),
-            ("max-body", maxBody), ("idle-timeout", idleTimeout), ("drain-seconds", drainSeconds),
+            ("max-body", maxBody), ("idle-timeout", idleTimeout), ("max-connection-age", maxConnectionAge),
+            ("drain-seconds", drainSeconds),
             ("log-level", logLevel), ("access-log", accessLog.map { String($0) }),
         ]
         for (name, value) in pairs { if let value { flags[name] = value } }

@@ -44,15 +44,18 @@ public struct InferServer: Sendable {
         let (metrics, pod, logger) = (self.metrics, self.pod, self.logger)
         let idle = Duration.milliseconds(Int64(config.idleTimeout * 1000))
         let server: HTTPServerBuilder
+        // Built per connection (the handlers are evaluated for each new channel).
+        let maxAge = config.maxConnectionAge
+        @Sendable func age() -> [any RemovableChannelHandler] { maxAge > 0 ? [ConnectionAge(maxAgeSeconds: maxAge)] : [] }
         if config.accessLog {
             // With an access log every request goes through the middleware that writes it.
-            server = .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000))))
+            server = .http1(configuration: .init(additionalChannelHandlers: age(),
+                                                 idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000))))
         } else {
             // Probes answered in the pipeline; the idle timer moves in front of them so it
             // sees every request (Hummingbird's own, behind them, would not).
             server = .http1(configuration: .init(
-                additionalChannelHandlers: [
-                    HTTPConnectionStateHandler(idleTimeout: idle, logger: logger),
+                additionalChannelHandlers: [HTTPConnectionStateHandler(idleTimeout: idle, logger: logger)] + age() + [
                     ProbeFastPath(answer: { routes.probe($0) }, metrics: metrics, pod: pod),
                 ],
                 idleTimeout: nil))

@@ -20,6 +20,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var maxQueue = 32
     public var maxBody = 1 << 20
     public var idleTimeout = 30.0
+    /// Seconds after which a keep-alive connection is closed after its next response,
+    /// so clients reconnect and a Service balances them again; 0 = never.
+    public var maxConnectionAge = 0.0
     public var drainSeconds = 10.0
     public var logLevel = "info"
     public var accessLog = false
@@ -46,6 +49,7 @@ public struct ServerConfig: Sendable, Equatable {
         .init(flag: "max-queue") { c, v in c.maxQueue = try integer(v, "max-queue", 0...1_000_000) },
         .init(flag: "max-body") { c, v in c.maxBody = try integer(v, "max-body", 1...(1 << 30)) },
         .init(flag: "idle-timeout") { c, v in c.idleTimeout = try number(v, "idle-timeout", 0.01...86_400) },
+        .init(flag: "max-connection-age") { c, v in c.maxConnectionAge = try number(v, "max-connection-age", 0...86_400) },
         .init(flag: "drain-seconds") { c, v in c.drainSeconds = try number(v, "drain-seconds", 0...3_600) },
         .init(flag: "log-level") { c, v in
             guard logLevels.contains(v) else { throw ConfigError(flag: "log-level", value: v, expected: "one of " + logLevels.joined(separator: ", ")) }
@@ -84,7 +88,8 @@ public struct ServerConfig: Sendable, Equatable {
         [("host", host), ("port", String(port)), ("work_ms", String(workMs)), ("tokens", String(defaultTokens)),
          ("max_tokens", String(maxTokens)), ("jitter", String(jitter)), ("error_rate", String(errorRate)),
          ("workers", String(workers)), ("max_queue", String(maxQueue)), ("max_body", String(maxBody)),
-         ("idle_timeout", String(idleTimeout)), ("drain_seconds", String(drainSeconds)),
+         ("idle_timeout", String(idleTimeout)), ("max_connection_age", String(maxConnectionAge)),
+         ("drain_seconds", String(drainSeconds)),
          ("log_level", logLevel), ("access_log", String(accessLog))]
     }
 

@@ -209,6 +209,34 @@ import Glibc
     }
 }
 
+/// Old keep-alive connections end after their next response, so a Service balances the
+/// client again; young ones are kept. Both a routed request and a probe (answered in
+/// the pipeline) are checked.
+@Suite struct ConnectionAgeTests {
+    @Test(arguments: ["/infer", "/healthz"])
+    func oldConnectionsCloseAfterTheNextResponse(path: String) async throws {
+        try await LiveServerTests.live(LiveServerTests.server { $0.maxConnectionAge = 0.5 }) { client in
+            guard let port = client.port else { Issue.record("no port"); return }
+            let fd = try RawSocket.connect(port: port)
+            defer { close(fd) }
+            RawSocket.send(fd, "GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+            let young = RawSocket.readResponse(fd)
+            #expect(young.hasPrefix("HTTP/1.1 200"))
+            #expect(!young.lowercased().contains("connection: close"))
+            try await Task.sleep(for: .milliseconds(700))
+            RawSocket.send(fd, "GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+            let old = RawSocket.readResponse(fd)
+            #expect(old.hasPrefix("HTTP/1.1 200"), "the whole response is sent before the close")
+            #expect(old.lowercased().contains("connection: close"))
+            #expect(RawSocket.waitForClose(fd, within: .seconds(5)))
+        }
+    }
+
+    @Test func offByDefault() {
+        #expect(ServerConfig().maxConnectionAge == 0)
+    }
+}
+
 /// A plain TCP socket, for clients no HTTP library would be: stalled, half-sent.
 enum RawSocket {
     struct Failure: Error {}
@@ -228,6 +256,28 @@ enum RawSocket {
 
     static func send(_ fd: Int32, _ text: String) {
         _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+    }
+
+    /// One response with a Content-Length body (head and body), or what came within 5 s.
+    static func readResponse(_ fd: Int32) -> String {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            let text = String(decoding: bytes, as: UTF8.self)
+            if let headEnd = text.range(of: "\r\n\r\n") {
+                let head = text[..<headEnd.lowerBound].lowercased()
+                let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+                if text.utf8.count - text.utf8.distance(from: text.startIndex, to: headEnd.upperBound) >= length { return text }
+            }
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 100) > 0 else { continue }
+            let n = read(fd, &chunk, chunk.count)
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// True when the peer closes (read returns 0 or an error) before `within` passes.
