@@ -54,9 +54,17 @@ struct ManifestTests {
         #expect(Self.path(service, "spec", "ports", "0", "port") as? Int == 80)
         #expect(Self.path(service, "spec", "type") as? String == "NodePort")
         #expect(Self.path(service, "spec", "ports", "0", "nodePort") as? Int == 30080)
-        // Probes hit routes infer-serve serves.
-        #expect(Self.path(container, "readinessProbe", "httpGet", "path") as? String == "/readyz")
-        #expect(Self.path(container, "livenessProbe", "httpGet", "path") as? String == "/healthz")
+        // Probes hit routes infer-serve serves: asked of a running one, each answers 200.
+        #expect(Self.path(container, "readinessProbe", "httpGet", "port") as? String == "http")
+        #expect(Self.path(container, "livenessProbe", "httpGet", "port") as? String == "http")
+        let (server, port) = try Tools.startServer(["--work-ms", "1"])
+        defer { server.terminate(); server.waitUntilExit() }
+        try Tools.waitReady(port: port)
+        for probe in ["readinessProbe", "livenessProbe"] {
+            let path = try #require(Self.path(container, probe, "httpGet", "path") as? String)
+            let answer = try Tools.run("infer-load", ["--host", "http://127.0.0.1:\(port)", "--path", path, "--requests", "1", "--quiet"]).stdout
+            #expect(answer.contains("\"status\":200"), "\(probe) \(path): \(answer)")
+        }
         // The image is what bin/image builds, and kind's loaded copy is used.
         let lib = try String(contentsOfFile: Tools.root + "/bin/lib.sh", encoding: .utf8)
         #expect(lib.contains("IMAGE=${IMAGE:-\(container["image"] as? String ?? "?")}"))
@@ -66,6 +74,8 @@ struct ManifestTests {
         #expect(Self.path(deployment, "spec", "template", "spec", "automountServiceAccountToken") as? Bool == false)
         #expect(Self.path(container, "securityContext", "readOnlyRootFilesystem") as? Bool == true)
         #expect(Self.path(container, "securityContext", "capabilities", "drop") as? [String] == ["ALL"])
+        #expect(Self.path(container, "securityContext", "allowPrivilegeEscalation") as? Bool == false)
+        #expect(Self.path(deployment, "spec", "template", "spec", "securityContext", "seccompProfile", "type") as? String == "RuntimeDefault")
         // POD_NAME from the downward API; settings from the ConfigMap, each one infer-serve knows.
         let env = container["env"] as? [[String: Any]] ?? []
         #expect(env.contains { $0["name"] as? String == "POD_NAME" && Self.path($0, "valueFrom", "fieldRef", "fieldPath") as? String == "metadata.name" })
@@ -74,10 +84,15 @@ struct ManifestTests {
         for key in (configMap["data"] as? [String: Any] ?? [:]).keys {
             #expect(help.contains(key), "ConfigMap sets \(key), which infer-serve does not read")
         }
-        // The grace period covers the preStop pause and the server's drain.
+        // The grace period covers the preStop pause, the server's drain and its 5 s
+        // cancellation window (InferServer.run), with time to spare.
         let grace = Self.path(deployment, "spec", "template", "spec", "terminationGracePeriodSeconds") as? Int ?? 0
         let drain = Int(Self.path(configMap, "data", "INFER_DRAIN_SECONDS") as? String ?? "") ?? 99
-        #expect(grace >= 5 + drain)
+        let preStop = Self.path(container, "lifecycle", "preStop", "exec", "command") as? [String] ?? []
+        #expect(preStop.first == "sleep")
+        let pause = preStop.count == 2 ? Int(preStop[1]) ?? 99 : 99
+        #expect(pause >= 1, "a preStop pause lets endpoints drop the pod before the server stops listening")
+        #expect(grace > pause + drain + 5)
     }
 
     @Test func loadJobTargetsTheDevService() throws {
