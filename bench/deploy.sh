@@ -32,15 +32,20 @@ clusters: [{name: b, cluster: {server: "https://127.0.0.1:$PORT", certificate-au
 users: [{name: u, user: {token: bench}}]
 contexts: [{name: bench, context: {cluster: b, user: u, namespace: bench}}]
 YAML
+# Rendering and reading the kubeconfig go to the real kubectl; the rest is recorded.
+REAL_KUBECTL=$(command -v kubectl) || die "kubectl not found (bin/deploy renders the overlay with it)"
+export REAL_KUBECTL
 cat >"$OUT/path/kubectl" <<'SH'
 #!/bin/sh
+case "$1" in kustomize|config) exec "$REAL_KUBECTL" "$@" ;; esac
 echo "kubectl $*" >>"$KUBECTL_LOG"
 SH
 chmod +x "$OUT/path/kubectl"
 
 python3 bench/kube_api_stub.py "$PORT" "$OUT/cert.pem" "$OUT/key.pem" "$HOLD" "$OUT/sent" &
 STUB=$!
-trap 'kill $STUB 2>/dev/null || true' EXIT
+# SIGKILL: a parent (a test runner's thread) may have SIGTERM blocked, and the stub inherits the mask.
+trap 'kill -KILL $STUB 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sk -o /dev/null "https://127.0.0.1:$PORT/" && break; sleep 0.1; done
 
 echo "== $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) ==" | tee "$OUT/summary.txt"
@@ -49,7 +54,7 @@ for run in $(seq "$RUNS"); do
   PATH="$OUT/path:$PATH" KUBECTL_LOG="$OUT/kubectl.log" KUBECONFIG="$OUT/kubeconfig" NAMESPACE=bench \
     INFER_SIM_BIN="$BIN" bin/deploy 2>"$OUT/deploy.err"
   done_at=$(date +%s.%N)
-  grep -q "^kubectl apply -k k8s/overlays/dev" "$OUT/kubectl.log" || die "bin/deploy did not apply the overlay"
+  grep -q "^kubectl apply -k .build-k8s/deploy" "$OUT/kubectl.log" || die "bin/deploy did not apply the overlay"
   [ -s "$OUT/sent" ] || die "the stub never sent the rolled-out Deployment (see $OUT/deploy.err)"
   awk -v s="$(cat "$OUT/sent")" -v d="$done_at" -v r="$run" 'BEGIN {
     printf "run %d: rollout complete (sent) -> bin/deploy returned: %.1f ms (target 5000)\n", r, (d - s) * 1000 }' | tee -a "$OUT/summary.txt"

@@ -100,7 +100,10 @@ struct ManifestTests {
         let job = try #require(Self.object(objects, "Job"))
         #expect(Self.path(job, "spec", "completionMode") as? String == "Indexed")
         let args = (Self.path(job, "spec", "template", "spec", "containers", "0", "args", "0") as? String) ?? ""
-        #expect(args.contains("http://dev-inference-sim") && args.contains("infer-load"))
+        #expect(args.contains("infer-load --host \"$TARGET\"") && args.contains("--arrival poisson"))
+        let env = Self.path(job, "spec", "template", "spec", "containers", "0", "env") as? [[String: Any]] ?? []
+        #expect(env.contains { $0["name"] as? String == "TARGET" && $0["value"] as? String == "http://dev-inference-sim" },
+                "the Job's default target is the dev overlay's Service")
         #expect(Self.path(job, "metadata", "namespace") as? String == "k8s-inference-sim")
     }
 
@@ -116,4 +119,26 @@ struct ManifestTests {
 enum Kubectl {
     static let path: String? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin")
         .split(separator: ":").map { $0 + "/kubectl" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+/// bin/deploy end to end, short of a cluster: bench/deploy.sh runs it against a stub
+/// HTTPS API server (the real wire format: a LIST, then a watch that later sends the
+/// rolled-out Deployment; an HPA with metrics) with `kubectl apply` recorded by a
+/// stand-in. It fails if bin/deploy does not apply the overlay, or does not return once
+/// the rollout completes.
+@Suite(.enabled(if: Kubectl.path != nil, "kubectl is not installed: bin/deploy not run"))
+struct DeployScriptTests {
+    @Test(.timeLimit(.minutes(2))) func deployAppliesAndReturnsWhenRolledOut() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let result = try Tools.bash("bench/deploy.sh", environment: [
+            "RUNS": "1", "HOLD": "1", "BIN": Tools.binDir, "OUT": out,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("rollout complete (sent) -> bin/deploy returned"))
+        let applied = (try? String(contentsOfFile: out + "/kubectl.log", encoding: .utf8)) ?? ""
+        #expect(applied.contains("apply -k .build-k8s/deploy"))
+        let rendered = try Tools.bash("kubectl kustomize .build-k8s/deploy").stdout
+        #expect(rendered.contains("namespace: bench"), "NAMESPACE reaches the applied objects")
+    }
 }
