@@ -76,12 +76,16 @@ struct InferServe: AsyncParsableCommand {
 
 /// The `infer-serve` command line, for its own executable and for the multi-call `infer-sim`.
 public enum InferServeMain {
-    public static func run(arguments: [String]? = nil) async -> Never {
-        // Run Swift concurrency on NIO's event loops: a request then never hops between the
-        // loop that read it and a separate cooperative pool (the costliest part of a cheap
-        // request). The model's work runs on its own compute threads, never on these.
+    /// Runs Swift concurrency on NIO's event loops: a request then never hops between the
+    /// loop that read it and a separate cooperative pool (the costliest part of a cheap
+    /// request). The model's work runs on its own compute threads, never on these.
+    /// Call it from top-level code, before the first `await` (NIO requires that).
+    public static func installExecutor() {
         let installed = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         if ProcessEnvironment.current["INFER_DEBUG_EXECUTOR"] != nil { writeStderr("executor installed: \(installed)\n") }
+    }
+
+    public static func run(arguments: [String]? = nil) async -> Never {
         await ToolMain.main(InferServe.self, arguments: arguments)
     }
 }

@@ -3,34 +3,47 @@ import InferModel
 import NIOCore
 import NIOHTTPTypes
 
-/// Ends keep-alive connections older than `maxAge`: the next response on such a
-/// connection carries `Connection: close` and the connection closes once it is sent.
-/// Kubernetes Services balance connections, not requests, so a client holding its
-/// connections would never reach replicas the autoscaler adds; a client that
-/// reconnects is balanced again (gRPC's MAX_CONNECTION_AGE, for HTTP/1.1).
-final class ConnectionAge: ChannelOutboundHandler, RemovableChannelHandler {
+/// Ends keep-alive connections older than their age (`maxAge`, ±10 % so connections
+/// opened together do not all reconnect together): the next final response that leaves
+/// no other request outstanding carries `Connection: close`, and the connection closes
+/// once it is sent. Kubernetes Services balance connections, not requests, so a client
+/// holding its connections would never reach replicas the autoscaler adds; a client
+/// that reconnects is balanced again (gRPC's MAX_CONNECTION_AGE, for HTTP/1.1).
+final class ConnectionAge: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
     private let maxAgeNanos: UInt64
     private var openedAt: UInt64 = 0
+    /// Requests read whose response has not ended: a pipelined request behind this
+    /// response must be answered before the connection may close.
+    private var outstanding = 0
     private var closing = false
 
     init(maxAgeSeconds: Double) {
-        maxAgeNanos = UInt64(maxAgeSeconds * 1e9)
+        maxAgeNanos = UInt64(maxAgeSeconds * Double.random(in: 0.9...1.1) * 1e9)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         openedAt = CPUClock.monotonicNanos()
     }
 
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = unwrapInboundIn(data) { outstanding += 1 }
+        context.fireChannelRead(data)
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
-        case .head(var response) where !closing && CPUClock.monotonicNanos() - openedAt >= maxAgeNanos:
+        case .head(var response) where response.status.kind != .informational && !closing && outstanding <= 1
+            && CPUClock.monotonicNanos() - openedAt >= maxAgeNanos:
             closing = true
             response.headerFields[.connection] = "close"
             context.write(wrapOutboundOut(.head(response)), promise: promise)
-        case .end where closing:
+        case .end:
+            outstanding = max(0, outstanding - 1)
+            guard closing else { return context.write(data, promise: promise) }
             // Close once the response is on the wire, not before (that would cut it off).
             let written = promise ?? context.eventLoop.makePromise()
             written.futureResult.assumeIsolatedUnsafeUnchecked().whenComplete { _ in context.close(promise: nil) }

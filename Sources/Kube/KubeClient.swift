@@ -54,13 +54,20 @@ public final class KubeClient: Sendable {
                       onEvent: (WatchEvent) async throws(KubeAPIError) -> Bool) async throws(KubeAPIError) {
         let watchQuery = query + [("watch", "1"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true"),
                                   ("timeoutSeconds", "300")]
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(try await request(path, query: watchQuery), deadline: deadline)
-        } catch let error as KubeAPIError {
-            throw error
-        } catch {
-            throw .transport(Self.describe(error))
+        var response: HTTPClientResponse
+        var attempt = 0
+        while true {
+            do {
+                response = try await http.execute(try await request(path, query: watchQuery), deadline: deadline)
+            } catch let error as KubeAPIError {
+                throw error
+            } catch {
+                throw .transport(Self.describe(error))
+            }
+            // An exec credential may have been revoked early: get a fresh one, once.
+            guard response.status.code == 401, attempt == 0, case .exec = access.credential else { break }
+            invalidateCredential()
+            attempt += 1
         }
         if response.status.code != 200 {
             let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []

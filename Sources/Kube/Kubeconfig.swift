@@ -6,7 +6,9 @@ import YAMLTree
 /// paths made absolute against the file that named them, as kubectl does.
 public struct Kubeconfig: Sendable, Equatable {
     public struct Cluster: Sendable, Equatable {
-        public var server: String
+        /// Checked when the cluster is used, as kubectl does: an incomplete entry
+        /// elsewhere in the file does not stop another context from working.
+        public var server: String?
         public var certificateAuthority: String?
         public var certificateAuthorityData: String?
         public var insecureSkipTLSVerify: Bool?
@@ -35,7 +37,7 @@ public struct Kubeconfig: Sendable, Equatable {
     }
 
     public struct Context: Sendable, Equatable {
-        public var cluster: String
+        public var cluster: String?
         public var user: String?
         public var namespace: String?
     }
@@ -65,9 +67,8 @@ public struct Kubeconfig: Sendable, Equatable {
         for entry in try Self.list(root, "clusters") {
             let (name, body) = try Self.named(entry, "cluster", in: "clusters")
             guard config.clusters[name] == nil else { continue }
-            guard let server = body["server"]?.string, !server.isEmpty else { throw .invalid("cluster \"\(name)\" has no server") }
             config.clusters[name] = Cluster(
-                server: server, certificateAuthority: absolute(body["certificate-authority"]?.string),
+                server: body["server"]?.string, certificateAuthority: absolute(body["certificate-authority"]?.string),
                 certificateAuthorityData: body["certificate-authority-data"]?.string,
                 insecureSkipTLSVerify: body["insecure-skip-tls-verify"]?.bool)
         }
@@ -80,13 +81,17 @@ public struct Kubeconfig: Sendable, Equatable {
                 clientCertificateData: body["client-certificate-data"]?.string,
                 clientKey: absolute(body["client-key"]?.string), clientKeyData: body["client-key-data"]?.string,
                 token: body["token"]?.string, tokenFile: absolute(body["tokenFile"]?.string),
-                exec: try body["exec"].flatMap { node throws(KubeConfigError) in try Self.exec(node, user: name) })
+                exec: try body["exec"].flatMap { node throws(KubeConfigError) in try Self.exec(node, user: name) }.map { exec in
+                    // A command path with a slash is relative to the file, as kubectl reads it.
+                    var exec = exec
+                    if exec.command.contains("/") { exec.command = absolute(exec.command) ?? exec.command }
+                    return exec
+                })
         }
         for entry in try Self.list(root, "contexts") {
             let (name, body) = try Self.named(entry, "context", in: "contexts")
             guard config.contexts[name] == nil else { continue }
-            guard let cluster = body["cluster"]?.string else { throw .invalid("context \"\(name)\" names no cluster") }
-            config.contexts[name] = Context(cluster: cluster, user: body["user"]?.string, namespace: body["namespace"]?.string)
+            config.contexts[name] = Context(cluster: body["cluster"]?.string, user: body["user"]?.string, namespace: body["namespace"]?.string)
         }
         config.currentContext = root["current-context"]?.string.flatMap { $0.isEmpty ? nil : $0 }
         return config
@@ -143,8 +148,14 @@ public struct Kubeconfig: Sendable, Equatable {
             let known = contexts.keys.sorted().joined(separator: ", ")
             throw .invalid("context \"\(contextName)\" not found in kubeconfig (known: \(known.isEmpty ? "none" : known))")
         }
-        guard let cluster = clusters[context.cluster] else {
-            throw .invalid("context \"\(contextName)\" names cluster \"\(context.cluster)\", which is not in kubeconfig")
+        guard let clusterName = context.cluster, !clusterName.isEmpty else {
+            throw .invalid("context \"\(contextName)\" names no cluster")
+        }
+        guard let cluster = clusters[clusterName] else {
+            throw .invalid("context \"\(contextName)\" names cluster \"\(clusterName)\", which is not in kubeconfig")
+        }
+        guard let server = cluster.server, !server.isEmpty else {
+            throw .invalid("cluster \"\(clusterName)\" has no server")
         }
         let user = context.user.flatMap { users[$0] } ?? User()
         var credential: Credential = .none
@@ -156,7 +167,7 @@ public struct Kubeconfig: Sendable, Equatable {
             credential = .tokenFile(file)
         }
         return ClusterAccess(
-            server: cluster.server,
+            server: server,
             namespace: context.namespace.flatMap { $0.isEmpty ? nil : $0 } ?? "default",
             caPEM: try Self.material(data: cluster.certificateAuthorityData, file: cluster.certificateAuthority, what: "certificate-authority"),
             insecureSkipTLSVerify: cluster.insecureSkipTLSVerify ?? false,
@@ -243,12 +254,14 @@ public enum KubeconfigLoader {
                             serviceAccountDirectory: String = "/var/run/secrets/kubernetes.io/serviceaccount") throws(KubeConfigError) -> ClusterAccess {
         var paths: [String] = []
         if let flag, !flag.isEmpty {
-            guard SmallFile.exists(flag) else { throw .invalid("--kubeconfig \(flag): no such file") }
+            guard SmallFile.isFile(flag) else {
+                throw .invalid("--kubeconfig \(flag): \(SmallFile.exists(flag) ? "not a file" : "no such file")")
+            }
             paths = [flag]
         } else if let list = environment["KUBECONFIG"], !list.isEmpty {
             // Files in the list that do not exist are skipped, as kubectl skips them.
-            paths = list.split(separator: ":").map(String.init).filter(SmallFile.exists)
-        } else if let home = environment["HOME"], SmallFile.exists(home + "/.kube/config") {
+            paths = list.split(separator: ":").map(String.init).filter(SmallFile.isFile)
+        } else if let home = environment["HOME"], SmallFile.isFile(home + "/.kube/config") {
             paths = [home + "/.kube/config"]
         }
         if paths.isEmpty {

@@ -23,6 +23,12 @@ public enum SmallFile {
     /// Whether anything exists at `path` (file or directory).
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// Whether `path` is a regular file (or a link to one).
+    public static func isFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
     public static func readText(_ path: String) -> String? {
         read(path).map { String(decoding: $0, as: UTF8.self) }
     }

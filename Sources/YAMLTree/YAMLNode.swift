@@ -3,7 +3,9 @@ import CYAML
 /// One YAML document as libyaml composes it: scalars, sequences and mappings, with
 /// aliases resolved. Scalars stay text; `bool` and `isNull` read plain ones as YAML does.
 public enum YAMLNode: Sendable, Equatable {
-    /// `plain` is false for quoted or block scalars and explicit tags: `"true"` is text.
+    /// `plain` is false for quoted or block scalars and for tags other than `!!str`:
+    /// `"true"` is text. libyaml's document gives an explicit `!!str` the same tag as an
+    /// untagged scalar, so `!!str true` still reads as a boolean.
     case scalar(String, plain: Bool)
     case sequence([YAMLNode])
     case mapping([YAMLPair])

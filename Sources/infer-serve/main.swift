@@ -1,3 +1,4 @@
 import InferServeCLI
 
+InferServeMain.installExecutor()
 await InferServeMain.run()

@@ -18,6 +18,10 @@ let tools: [String: ([String]) async -> Never] = [
 ]
 let arguments = CommandLine.arguments
 let invokedAs = String(arguments.first?.split(separator: "/").last ?? "infer-sim")
+// infer-serve's executor goes in before the first await, as in its own binary.
+if invokedAs == "infer-serve" || (tools[invokedAs] == nil && arguments.dropFirst().first == "infer-serve") {
+    InferServeMain.installExecutor()
+}
 if let tool = tools[invokedAs] {
     await tool(Array(arguments.dropFirst()))
 }

@@ -113,7 +113,7 @@ import Testing
             contexts: [{name: c, context: {cluster: k, user: e}}]
             """, directory: "/x")
         guard case .exec(let exec) = try config.access(context: nil).credential else { Issue.record("no exec"); return }
-        #expect(exec.command == "./get-token" && exec.args == ["--cluster", "k"] && exec.env?.first?.value == "bar")
+        #expect(exec.command == "/x/./get-token" && exec.args == ["--cluster", "k"] && exec.env?.first?.value == "bar")
         #expect(exec.apiVersion == "client.authentication.k8s.io/v1")
     }
 
