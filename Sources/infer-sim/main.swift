@@ -18,22 +18,24 @@ let tools: [String: ([String]) async -> Never] = [
 ]
 let arguments = CommandLine.arguments
 let invokedAs = String(arguments.first?.split(separator: "/").last ?? "infer-sim")
-// infer-serve's executor goes in before the first await, as in its own binary.
-if invokedAs == "infer-serve" || (tools[invokedAs] == nil && arguments.dropFirst().first == "infer-serve") {
-    InferServeMain.installExecutor()
-}
-if let tool = tools[invokedAs] {
-    await tool(Array(arguments.dropFirst()))
-}
+// The tool: the link's name, else the first argument.
+let (name, rest) = tools[invokedAs] != nil
+    ? (Optional(invokedAs), Array(arguments.dropFirst()))
+    : (arguments.dropFirst().first, Array(arguments.dropFirst(2)))
 let usage = "usage: infer-sim TOOL [ARGS...], TOOL one of: \(tools.keys.sorted().joined(separator: ", ")); or run it through a link named as the tool\n"
-switch arguments.dropFirst().first {
+switch name {
 case let name? where tools[name] != nil:
-    await tools[name]!(Array(arguments.dropFirst(2)))
+    // infer-serve's executor goes in before the first await, as in its own binary.
+    if name == "infer-serve" { InferServeMain.installExecutor() }
+    await tools[name]!(rest)
 case "--help"?, "-h"?:
     print(usage, terminator: "")
 case "--version"?:
     print(ToolVersion.current)
-default:
+case let name?:
+    writeStderr("infer-sim: no tool named '\(name)'\n" + usage)
+    exit(ExitStatus.usage)
+case nil:
     writeStderr(usage)
     exit(ExitStatus.usage)
 }
