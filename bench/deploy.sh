@@ -7,31 +7,23 @@
 # watches, process exits.
 #
 # Usage: bench/deploy.sh            (env: RUNS=5, HOLD=5, BIN=.build/release)
-# Needs: python3, openssl, a release build (swift build -c release).
+# Needs: python3, openssl, curl, kubectl, a release build (swift build -c release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 # shellcheck source=bin/lib.sh
 . bin/lib.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 RUNS=${RUNS:-5}
 HOLD=${HOLD:-5}
 BIN=${BIN:-$ROOT/.build/release}
 OUT=${OUT:-$ROOT/bench/out/deploy}
 PORT=18444
-need python3 "apt-get install python3"
-need openssl "apt-get install openssl"
 [ -x "$BIN/kube-wait" ] || die "no $BIN/kube-wait: run swift build -c release"
 mkdir -p "$OUT/path"
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
-  -addext subjectAltName=IP:127.0.0.1 -keyout "$OUT/key.pem" -out "$OUT/cert.pem" 2>/dev/null
-cat >"$OUT/kubeconfig" <<YAML
-current-context: bench
-clusters: [{name: b, cluster: {server: "https://127.0.0.1:$PORT", certificate-authority: cert.pem}}]
-users: [{name: u, user: {token: bench}}]
-contexts: [{name: bench, context: {cluster: b, user: u, namespace: bench}}]
-YAML
 # Rendering and reading the kubeconfig go to the real kubectl; the rest is recorded.
 REAL_KUBECTL=$(command -v kubectl) || die "kubectl not found (bin/deploy renders the overlay with it)"
 export REAL_KUBECTL
@@ -42,11 +34,7 @@ echo "kubectl $*" >>"$KUBECTL_LOG"
 SH
 chmod +x "$OUT/path/kubectl"
 
-python3 bench/kube_api_stub.py "$PORT" "$OUT/cert.pem" "$OUT/key.pem" "$HOLD" "$OUT/sent" &
-STUB=$!
-# SIGKILL: a parent (a test runner's thread) may have SIGTERM blocked, and the stub inherits the mask.
-trap 'kill -KILL $STUB 2>/dev/null || true' EXIT
-for _ in $(seq 50); do curl -sk -o /dev/null "https://127.0.0.1:$PORT/" && break; sleep 0.1; done
+api_stub "$OUT" "$PORT" "$HOLD"
 
 echo "== $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) ==" | tee "$OUT/summary.txt"
 for run in $(seq "$RUNS"); do

@@ -4,37 +4,22 @@
 # it uses while it waits on a silent watch.
 #
 # Usage: bench/kube-wait.sh      (env: RUNS=5, HOLD=10 seconds of silence, BIN=.build/release)
-# Needs: python3 openssl, a release build.
+# Needs: python3 openssl curl, a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bin/lib.sh
 . bin/lib.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 RUNS=${RUNS:-5}
 HOLD=${HOLD:-10}
 BIN=${BIN:-.build/release}
 OUT=${OUT:-bench/out/kube-wait}
 PORT=18443
-need python3 "apt-get install python3"
-need openssl "apt-get install openssl"
 [ -x "$BIN/kube-wait" ] || die "no $BIN/kube-wait: run swift build -c release"
-mkdir -p "$OUT"
-
-step "a CA-less self-signed certificate for 127.0.0.1"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
-  -addext subjectAltName=IP:127.0.0.1 -keyout "$OUT/key.pem" -out "$OUT/cert.pem" 2>/dev/null
-cat >"$OUT/kubeconfig" <<YAML
-current-context: bench
-clusters: [{name: b, cluster: {server: "https://127.0.0.1:$PORT", certificate-authority: cert.pem}}]
-users: [{name: u, user: {token: bench}}]
-contexts: [{name: bench, context: {cluster: b, user: u, namespace: bench}}]
-YAML
-
-python3 bench/kube_api_stub.py "$PORT" "$OUT/cert.pem" "$OUT/key.pem" "$HOLD" "$OUT/sent" &
-STUB=$!
-# SIGKILL: a parent (a test runner's thread) may have SIGTERM blocked, and the stub inherits the mask.
-trap 'kill -KILL $STUB 2>/dev/null || true' EXIT
-sleep 1
+step "a stub API server with a self-signed certificate for 127.0.0.1"
+api_stub "$OUT" "$PORT" "$HOLD"
 
 now() { date +%s.%N; }
 echo "== $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) ==" | tee "$OUT/summary.txt"

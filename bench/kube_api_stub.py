@@ -41,41 +41,37 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def do_GET(self):
-        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
-        name = query.get("fieldSelector", ["metadata.name=web"])[0].split("=", 1)[-1]
-        if "horizontalpodautoscalers" in self.path:
-            if "watch=1" in self.path:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-                self.wfile.flush()
-                time.sleep(hold + 5)
-                self.wfile.write(b"0\r\n\r\n")
-                return
-            body = json.dumps({"kind": "HorizontalPodAutoscalerList", "metadata": {"resourceVersion": "10"},
-                               "items": [hpa(name)]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        if "watch=1" not in self.path:
-            body = json.dumps({"kind": "DeploymentList", "metadata": {"resourceVersion": "10"},
-                               "items": [deployment("10", False, name)]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
+    def send_list(self, kind, item):
+        body = json.dumps({"kind": kind, "metadata": {"resourceVersion": "10"}, "items": [item]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def start_stream(self):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.wfile.flush()
+
+    def do_GET(self):
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        name = query.get("fieldSelector", ["metadata.name=web"])[0].split("=", 1)[-1]
+        watch = "watch=1" in self.path
+        if "horizontalpodautoscalers" in self.path:
+            if not watch:
+                self.send_list("HorizontalPodAutoscalerList", hpa(name))
+                return
+            self.start_stream()
+            time.sleep(hold + 5)
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        if not watch:
+            self.send_list("DeploymentList", deployment("10", False, name))
+            return
+        self.start_stream()
         time.sleep(hold)
         line = (json.dumps({"type": "MODIFIED", "object": deployment("11", True, name)}) + "\n").encode()
         with open(sent_file, "w") as f:
