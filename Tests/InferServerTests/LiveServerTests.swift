@@ -214,20 +214,25 @@ import Glibc
 /// client again; young ones are kept. Both a routed request and a probe (answered in
 /// the pipeline) are checked.
 @Suite struct ConnectionAgeTests {
+    /// Until /readyz answers 200, asked on fresh connections: the test client's own
+    /// keep-alive one would be closed by the very setting under test.
+    static func waitReady(port: Int) async throws {
+        for _ in 0..<400 {
+            let probe = try RawSocket.connect(port: port)
+            RawSocket.send(probe, "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let ready = await RawSocket.offPool { RawSocket.readResponse(probe) }.hasPrefix("HTTP/1.1 200")
+            close(probe)
+            if ready { return }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        Issue.record("the server never became ready")
+    }
+
     @Test(arguments: ["/infer", "/healthz"])
     func oldConnectionsCloseAfterTheNextResponse(path: String) async throws {
         try await LiveServerTests.server { $0.maxConnectionAge = 1.5 }.buildApplication().test(.live) { client in
             guard let port = client.port else { Issue.record("no port"); return }
-            // Ready, asked on fresh connections: the test client's own keep-alive one would
-            // be closed by the very setting under test.
-            for _ in 0..<400 {
-                let probe = try RawSocket.connect(port: port)
-                RawSocket.send(probe, "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                let ready = await RawSocket.offPool { RawSocket.readResponse(probe) }.hasPrefix("HTTP/1.1 200")
-                close(probe)
-                if ready { break }
-                try await Task.sleep(for: .milliseconds(25))
-            }
+            try await Self.waitReady(port: port)
             let fd = try RawSocket.connect(port: port)
             defer { close(fd) }
             let opened = ContinuousClock.now
@@ -266,14 +271,7 @@ import Glibc
     @Test func aPipelinedRequestIsAnsweredBeforeTheClose() async throws {
         try await LiveServerTests.server { $0.maxConnectionAge = 0.2 }.buildApplication().test(.live) { client in
             guard let port = client.port else { Issue.record("no port"); return }
-            for _ in 0..<400 {
-                let probe = try RawSocket.connect(port: port)
-                RawSocket.send(probe, "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                let ready = await RawSocket.offPool { RawSocket.readResponse(probe) }.hasPrefix("HTTP/1.1 200")
-                close(probe)
-                if ready { break }
-                try await Task.sleep(for: .milliseconds(25))
-            }
+            try await Self.waitReady(port: port)
             let fd = try RawSocket.connect(port: port)
             defer { close(fd) }
             try await Task.sleep(for: .milliseconds(800))
