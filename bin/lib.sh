@@ -10,6 +10,10 @@ die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 # need COMMAND HOW: exit with a one-line hint when COMMAND is missing.
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found: $2"; }
 
+# Where bin/setup installs the PyPI linters (a venv: the system Python is left alone);
+# bin/test puts its bin/ on PATH.
+TOOLS_VENV=${TOOLS_VENV:-$PWD/.build-tools/venv}
+
 # Settings every Kubernetes script shares (override from the environment).
 CONTEXT_GIVEN=${CONTEXT:-}
 CLUSTER=${CLUSTER:-k8s-inference-sim}
