@@ -109,6 +109,8 @@ let package = Package(
         // All four in one binary, chosen by the name it runs as: the container image ships
         // this and four links to it, so the Swift runtime and NIO are carried once, not four times.
         .executableTarget(name: "infer-sim", dependencies: ["InferServeCLI", "InferLoadCLI", "InferStatsCLI", "KubeWaitCLI", "ToolSupport"]),
+        // What the tests that spawn the tools share: running them as an ordinary user.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "JSONLinesTests", dependencies: ["JSONLines"]),
         .testTarget(name: "InferModelTests", dependencies: ["InferModel"]),
         .testTarget(name: "YAMLTreeTests", dependencies: ["YAMLTree"]),
@@ -118,7 +120,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], exclude: ["Fixtures"]),
         .testTarget(name: "KubeTests", dependencies: [
-            "Kube", "JSONLines", "ToolSupport",
+            "Kube", "JSONLines", "ToolSupport", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -135,6 +137,7 @@ let package = Package(
         ]),
         // Runs the built executables (swift build first; bin/test does).
         .testTarget(name: "EndToEndTests", dependencies: [
+            "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -66,6 +66,12 @@ public final class LoadRunner: @unchecked Sendable {
     public enum Ending: Sendable { case completed, stopped, outputClosed }
     public private(set) var ending = Ending.completed
 
+    /// Called on the loop the first time each error kind is recorded, with its cause
+    /// ("connect to 127.0.0.1:8080: Connection refused"), so a record's bare kind is
+    /// never all a user gets. Set before `run()`.
+    public var onFirstError: (@Sendable (_ kind: String, _ cause: String) -> Void)?
+    private var explained: Set<String> = []
+
     public init(plan: LoadPlan, loop: any EventLoop, sink: @escaping (Record) -> Bool) {
         self.plan = plan
         self.schedule = plan.schedule
@@ -192,6 +198,9 @@ public final class LoadRunner: @unchecked Sendable {
     }
 
     private func overload(_ request: InFlight) {
+        explain("overload", inFlight >= plan.maxInFlight
+            ? "\(plan.maxInFlight) requests were in flight (--max-inflight): due requests are not sent"
+            : "all \(plan.connections) connections were busy (--connections): due requests are not sent")
         emit(request, status: 0, bytes: 0, error: "overload", pod: nil, end: request.due)
     }
 
@@ -203,7 +212,8 @@ public final class LoadRunner: @unchecked Sendable {
         connections.append(connection)
         inFlight += 1
         let bootstrap = ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // No TCP_NODELAY here: ClientBootstrap sets it (at IPPROTO_TCP). `.socketOption`
+            // would set it at SOL_SOCKET, where its number is SO_DEBUG: EACCES for non-root.
             // One read per readable event: a response fits one read, and a second read
             // would only meet EAGAIN (a wasted syscall per request).
             .channelOption(.maxMessagesPerRead, value: 1)
@@ -238,7 +248,11 @@ public final class LoadRunner: @unchecked Sendable {
                 if let pending = connection.pending {
                     connection.pending = nil
                     self.inFlight -= 1
-                    self.emit(pending, status: 0, bytes: 0, error: LoadRunner.connectErrorKind(error), pod: nil, end: nil)
+                    let kind = LoadRunner.connectErrorKind(error)
+                    self.explain(kind, kind == "timeout"
+                        ? "connect to \(self.plan.target.authority): no connection within \(self.plan.timeout) s (--timeout)"
+                        : "connect to \(self.plan.target.authority): \(LoadRunner.describe(error))")
+                    self.emit(pending, status: 0, bytes: 0, error: kind, pod: nil, end: nil)
                 }
                 self.finishIfDone()
             }
@@ -247,7 +261,30 @@ public final class LoadRunner: @unchecked Sendable {
 
     private static func connectErrorKind(_ error: any Error) -> String {
         if let channelError = error as? ChannelError, case .connectTimeout = channelError { return "timeout" }
+        if let multi = error as? NIOConnectionError, multi.connectionErrors.contains(where: {
+            if let e = $0.error as? ChannelError, case .connectTimeout = e { return true } else { return false }
+        }) { return "timeout" }
         return "connect"
+    }
+
+    /// The errno text of a connect failure, not NIO's whole error dump.
+    static func describe(_ error: any Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        if let multi = error as? NIOConnectionError {
+            if let dns = multi.dnsAError ?? multi.dnsAAAAError { return "cannot resolve \(multi.host): \(dns)" }
+            let errors = multi.connectionErrors
+            if errors.count == 1 { return describe(errors[0].error) }
+            let causes = errors.map { "\($0.target.ipAddress ?? "\($0.target)"): \(describe($0.error))" }
+            return causes.isEmpty ? "\(error)" : causes.joined(separator: "; ")
+        }
+        return "\(error)"
+    }
+
+    /// Reports the cause of an error kind the first time it is seen.
+    private func explain(_ kind: String, _ cause: @autoclosure () -> String) {
+        guard let onFirstError, !explained.contains(kind) else { return }
+        explained.insert(kind)
+        onFirstError(kind, cause())
     }
 
     private func send(_ request: InFlight, on connection: Connection) {
@@ -296,7 +333,7 @@ public final class LoadRunner: @unchecked Sendable {
         finishIfDone()
     }
 
-    func failed(_ connection: Connection, kind: String) {
+    func failed(_ connection: Connection, kind: String, cause: String? = nil) {
         // Take the request before closing: close() can fire channelInactive at once,
         // which would report the same request again as a reset.
         let request = connection.current
@@ -304,6 +341,9 @@ public final class LoadRunner: @unchecked Sendable {
         close(connection)
         if let request {
             inFlight -= 1
+            if kind == "reset" || kind == "protocol" {
+                explain(kind, "\(plan.target.authority): \(cause ?? "the server closed the connection before the response ended")")
+            }
             emit(request, status: connection.gotHead ? connection.status : 0, bytes: connection.bytes, error: kind, pod: connection.pod, end: nil)
         }
         finishIfDone()
@@ -313,6 +353,7 @@ public final class LoadRunner: @unchecked Sendable {
         let now = NIODeadline.now().uptimeNanoseconds
         for connection in connections {
             if let request = connection.current, now &- request.sent > timeoutNanos {
+                explain("timeout", "no response within \(plan.timeout) s (--timeout)")
                 failed(connection, kind: "timeout")
             }
         }
@@ -451,7 +492,7 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let kind = (error is HTTPParserError || error is NIOHTTPDecoderError) ? "protocol" : "reset"
-        runner.failed(connection, kind: kind)
+        runner.failed(connection, kind: kind, cause: kind == "protocol" ? "invalid HTTP response: \(error)" : LoadRunner.describe(error))
     }
 }
 

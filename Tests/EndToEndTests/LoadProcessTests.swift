@@ -39,9 +39,7 @@ import Testing
         let (server, port) = try Tools.startServer(["--work-ms", "2"])
         defer { server.terminate() }
         try Tools.waitReady(port: port)
-        let load = Process()
-        load.executableURL = URL(fileURLWithPath: Tools.path("infer-load"))
-        load.arguments = ["--host", "http://127.0.0.1:\(port)", "--qps", "200", "--seconds", "30"]
+        let load = Tools.spawn("infer-load", ["--host", "http://127.0.0.1:\(port)", "--qps", "200", "--seconds", "30"])
         let out = Pipe(), err = Pipe()
         load.standardOutput = out
         load.standardError = err

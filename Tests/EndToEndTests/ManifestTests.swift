@@ -133,12 +133,12 @@ struct DeployScriptTests {
         defer { try? FileManager.default.removeItem(atPath: out) }
         let result = try Tools.bash("bench/deploy.sh", environment: [
             "RUNS": "1", "HOLD": "1", "BIN": Tools.binDir, "OUT": out,
-        ])
+        ], privileged: true)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("rollout complete (sent) -> bin/deploy returned"))
         let applied = (try? String(contentsOfFile: out + "/kubectl.log", encoding: .utf8)) ?? ""
         #expect(applied.contains("apply -k .build-k8s/deploy"))
-        let rendered = try Tools.bash("kubectl kustomize .build-k8s/deploy").stdout
+        let rendered = try Tools.bash("kubectl kustomize .build-k8s/deploy", privileged: true).stdout
         #expect(rendered.contains("namespace: bench"), "NAMESPACE reaches the applied objects")
     }
 }

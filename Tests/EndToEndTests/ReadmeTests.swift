@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The README's set-up commands, run as written, so they cannot rot.
@@ -22,7 +23,7 @@ import Testing
     @Test(.timeLimit(.minutes(2)))
     func demoRunsAsWritten() throws {
         let command = try #require(Self.setupCommands().first)
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID())").path
+        let out = Unprivileged.makeFolder("demo")
         defer { try? FileManager.default.removeItem(atPath: out) }
         // A short profile, still past the server's capacity (2 workers × 1000/20 ms = 100/s) and back.
         let result = try Tools.bash(command, environment: [
@@ -49,7 +50,7 @@ import Testing
     @Test func installsToolsAndManPages() throws {
         let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("prefix-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: prefix) }
-        let install = try Tools.bash("bin/install", environment: ["PREFIX": prefix, "INFER_SIM_BIN": Tools.binDir])
+        let install = try Tools.bash("bin/install", environment: ["PREFIX": prefix, "INFER_SIM_BIN": Tools.binDir], privileged: true)
         #expect(install.status == 0, "\(install.stderr)")
         for tool in ["infer-serve", "infer-load", "infer-stats", "kube-wait", "infer-sim"] {
             #expect(FileManager.default.isExecutableFile(atPath: "\(prefix)/bin/\(tool)"))

@@ -166,8 +166,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(1)))
     func sigintMidStreamPrintsTheReport() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Tools.path("infer-stats"))
+        let process = Tools.spawn("infer-stats", [])
         let input = Pipe(), out = Pipe()
         process.standardInput = input
         process.standardOutput = out

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built executables as a user would: real processes, real pipes.
@@ -26,16 +27,20 @@ enum Tools {
         try execute(path(tool), arguments, stdin: stdin, environment: environment)
     }
 
-    /// Runs `bash -c script` (with `$0`, `$1`… from `arguments`) in the package root.
-    static func bash(_ script: String, _ arguments: [String] = [], environment: [String: String] = [:]) throws -> Result {
-        try execute("/bin/bash", ["-c", script] + arguments, environment: environment, directory: root)
+    /// Runs `bash -c script` (with `$0`, `$1`… from `arguments`) in the package root, as an
+    /// ordinary user unless `privileged` (scripts that write into the repository or install).
+    static func bash(_ script: String, _ arguments: [String] = [], environment: [String: String] = [:],
+                     privileged: Bool = false) throws -> Result {
+        try execute("/bin/bash", ["-c", script] + arguments, environment: environment, directory: root, privileged: privileged)
     }
 
+    /// Runs `executable`; as an ordinary user when we are root, unless `privileged`.
     static func execute(_ executable: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
-                        directory: String? = nil) throws -> Result {
+                        directory: String? = nil, privileged: Bool = false) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        let command = privileged ? (executable: executable, arguments: arguments) : Unprivileged.command(executable, arguments)
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
@@ -57,6 +62,15 @@ enum Tools {
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// A Process for `tool` with `arguments`, run as an ordinary user when we are root.
+    static func spawn(_ tool: String, _ arguments: [String]) -> Process {
+        let process = Process()
+        let command = Unprivileged.command(path(tool), arguments)
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
+        return process
     }
 
     /// Long options that `tool --help` lists.
@@ -83,9 +97,7 @@ enum Tools {
     /// Starts infer-serve on a free loopback port; returns it and the port from its
     /// "listening" log line.
     static func startServer(_ arguments: [String]) throws -> (Process, Int) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path("infer-serve"))
-        process.arguments = ["--host", "127.0.0.1", "--port", "0"] + arguments
+        let process = spawn("infer-serve", ["--host", "127.0.0.1", "--port", "0"] + arguments)
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice

@@ -1,6 +1,7 @@
 import Foundation
 import JSONLines
 @testable import Kube
+import TestSupport
 import Testing
 import ToolSupport
 
@@ -20,19 +21,21 @@ import ToolSupport
         let stderr: String
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    static func run(_ arguments: [String], environment: [String: String] = [:], stdoutTo file: String? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
+        let command = Unprivileged.command(binary, arguments)
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
         var env = ProcessInfo.processInfo.environment
         env["KUBECONFIG"] = nil
         env["HOME"] = "/nonexistent"
         env.merge(environment) { $1 }
         process.environment = env
         let out = Pipe(), err = Pipe()
-        process.standardOutput = out
+        process.standardOutput = try file.map { try FileHandle(forWritingTo: URL(fileURLWithPath: $0)) } ?? out
         process.standardError = err
         try process.run()
+        try out.fileHandleForWriting.close()
         nonisolated(unsafe) var errData = Data()
         let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
         reader.start()
@@ -98,6 +101,16 @@ import ToolSupport
         let noCert = folder.write("nocert", Self.kubeconfig(server: server.url, user: "    token: x"))
         let refused = try Self.run(["deployment/web", "--kubeconfig", noCert, "--timeout", "2s"])
         #expect(refused.status == 124)
+    }
+
+    @Test func jsonOnAFullDiskIsAnError() async throws {
+        let server = try await Self.server(token: "s3cret")
+        defer { Task { await server.close() } }
+        let folder = Folder()
+        let config = folder.write("config", Self.kubeconfig(server: server.url, user: "    token: s3cret"))
+        let result = try Self.run(["deployment/web", "--kubeconfig", config, "--json"], stdoutTo: "/dev/full")
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("kube-wait: stdout: cannot write: No space left on device"), "\(result.stderr)")
     }
 
     @Test func tokenFileAndExecPluginAndMergedFiles() async throws {
