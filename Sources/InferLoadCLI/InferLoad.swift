@@ -85,16 +85,41 @@ struct InferLoad: AsyncParsableCommand {
         LineWriter.ignoreSIGPIPE()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
-        let out = LineWriter(fd: 1)
+        // Records are encoded on the loop and written by a thread of their own, so a slow
+        // reader never delays a send; if it falls 16 MiB behind, the loop waits for it
+        // (records are never dropped) and the schedule lag shows the wait.
+        let writer = BackgroundWriter(fd: 1, whenFull: .wait)
+        let grace = self.grace
+        nonisolated(unsafe) var batch: [UInt8] = []
         nonisolated(unsafe) var flushScheduled = false
+        nonisolated(unsafe) var outputState = BackgroundWriter.State.open
+        nonisolated(unsafe) var stallReported = false
+        nonisolated(unsafe) var runnerRef: LoadRunner?
+        batch.reserveCapacity(1 << 16)
         let runner = LoadRunner(plan: plan, loop: loop) { record in
-            out.withBuffer { RecordEncoder.append(record, to: &$0) }
-            // One write per batch of records the loop produced: live for a reader, few syscalls.
+            RecordEncoder.append(record, to: &batch)
+            // One hand-over per batch of records the loop produced: live for a reader, few wake-ups.
             if !flushScheduled {
                 flushScheduled = true
-                loop.execute { flushScheduled = false; out.flush() }
+                loop.execute {
+                    flushScheduled = false
+                    let before = outputState
+                    outputState = writer.submit(&batch) {
+                        guard !stallReported else { return }
+                        stallReported = true
+                        writeStderr("infer-load: the reader of stdout is holding records back: waiting for it (the schedule lag will show it)\n")
+                    }
+                    if case .failed(let errno) = outputState, before == .open {
+                        writeStderr("infer-load: stdout: cannot write: \(BackgroundWriter.describe(errno)); stopping (in-flight requests get --grace \(Self.fmt(grace, 1)) s)\n")
+                        runnerRef?.stop(grace: grace)
+                    }
+                }
             }
-            return out.isOpen
+            return outputState != .closed
+        }
+        runnerRef = runner
+        runner.onFirstError = { kind, cause in
+            writeStderr("infer-load: \(kind): \(cause)\n")
         }
         nonisolated(unsafe) var caught: UnixSignal?
         let signals = Task {
@@ -114,11 +139,19 @@ struct InferLoad: AsyncParsableCommand {
         let summary = try await runner.run()
         progress.cancel()
         signals.cancel()
-        try await loop.submit { out.flush() }.get()
+        try await loop.submit { _ = writer.submit(&batch) }.get()
         try? await group.shutdownGracefully()
+        let finalState = writer.finish()
+        let unwritten = writer.unwrittenLines
         if !quiet {
             if LineWriter.isTerminal(2) { writeStderr("\r\u{1B}[K") }
-            writeStderr(Self.summaryLine(summary, plan: plan) + "\n")
+            var line = Self.summaryLine(summary, plan: plan)
+            if case .failed = finalState { line += " unwritten=\(unwritten)" }
+            writeStderr(line + "\n")
+        }
+        if case .failed(let errno) = finalState {
+            writeStderr("infer-load: stdout: cannot write: \(BackgroundWriter.describe(errno)): \(unwritten) of \(summary.scheduled) records lost\n")
+            throw ExitCode(ExitStatus.failure)
         }
         switch runner.ending {
         case .completed: return

@@ -65,6 +65,7 @@ struct InferServe: AsyncParsableCommand {
         let level = Logger.Level(rawValue: config.logLevel) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         let logger = Logger(label: "infer-serve")
+        defer { JSONLogHandler.flush() }
         do {
             try await InferServer(config: config, logger: logger, environment: environment).run()
         } catch {

@@ -5,10 +5,14 @@ import Darwin
 #endif
 import JSONLines
 import Logging
+import ToolSupport
 
 /// swift-log handler writing one JSON object per line to stderr:
-/// `{"ts":…,"level":…,"label":…,"msg":…, metadata…}`. Each line is one write(2),
-/// so lines from concurrent threads never interleave.
+/// `{"ts":…,"level":…,"label":…,"msg":…, metadata…}`. Lines are handed whole to a
+/// writer thread, so lines from concurrent threads never interleave and a log line
+/// (the access log's, at thousands a second) never blocks a request on a slow reader:
+/// past 1 MiB behind, lines are dropped and counted, and the count is logged once the
+/// reader catches up. Call `JSONLogHandler.flush()` before the process exits.
 public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
@@ -26,6 +30,22 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    /// The one writer for every handler (every label) writing to stderr.
+    static let stderrWriter = BackgroundWriter(fd: 2, capacity: 1 << 20, whenFull: .drop) { dropped in
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let notice = JSONObject()
+        notice.set("ts", .real(Double(ts.tv_sec) + Double(ts.tv_nsec / 1000) / 1e6))
+        notice.set("level", .string("warning"))
+        notice.set("label", .string("infer-serve"))
+        notice.set("msg", .string("log lines dropped: stderr is read too slowly"))
+        notice.set("dropped", .integer(dropped))
+        return notice.serialized(realPrecision: 16) + [0x0A]
+    }
+
+    /// Writes out every line logged so far.
+    public static func flush() { stderrWriter.finish() }
+
     public func log(event: LogEvent) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
@@ -41,6 +61,10 @@ public struct JSONLogHandler: LogHandler {
         }
         var line = object.serialized(realPrecision: 16)
         line.append(0x0A)
-        line.withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
+        guard fd == 2 else {
+            line.withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
+            return
+        }
+        Self.stderrWriter.submit(&line)
     }
 }

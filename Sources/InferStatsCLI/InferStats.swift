@@ -77,6 +77,10 @@ struct InferStats: AsyncParsableCommand {
             // Text rows show three latency percentiles: compute only those.
             let shown = outputFormat == .text ? formatter.rowPercentiles : formatter.percentiles
             for w in windows {
+                if w.isGap {
+                    out.append(formatter.gapRow(start: w.start, end: w.end).utf8)
+                    continue
+                }
                 out.append(formatter.windowRow(engine.report(w, percentiles: shown, servicePercentiles: full)).utf8)
             }
             out.flush()  // a window is printed as soon as it is complete
@@ -104,7 +108,7 @@ struct InferStats: AsyncParsableCommand {
             if case .interrupted = Self.advance(source, &engine, &drainDeadline) { continue }
             if source.finished && !source.hasRecord { live.remove(at: best) }
             reportSamples()
-            if !out.isOpen { return }
+            if !out.isOpen { return try Self.checkWritten(out) }
         }
         reportSamples()
         for source in sources {
@@ -118,6 +122,7 @@ struct InferStats: AsyncParsableCommand {
                             histogram: hist ? engine.total.latency.buckets(20) : nil)
         out.append(formatter.total(engine.totalReport(), extras, windowsShown: headerShown).utf8)
         out.flush()
+        try Self.checkWritten(out)
         if let svg {
             let chart = SVGChart(title: Self.chartTitle(engine.totalReport()), points: engine.series,
                                  podNames: engine.pods.names, errorNames: engine.errors.names)
@@ -170,6 +175,14 @@ struct InferStats: AsyncParsableCommand {
         sigemptyset(&wake.sa_mask)
         wake.sa_flags = 0
         sigaction(SIGALRM, &wake, nil)
+    }
+
+    /// A report that could not be written (full disk, closed descriptor) is a failure;
+    /// a reader that went away (EPIPE) is not.
+    static func checkWritten(_ out: LineWriter) throws {
+        guard let failure = out.failure else { return }
+        writeStderr("infer-stats: stdout: cannot write: \(String(cString: strerror(failure)))\n")
+        throw ExitCode(ExitStatus.failure)
     }
 
     static func chartTitle(_ r: Report) -> String {

@@ -70,6 +70,8 @@ struct KubeWait: AsyncParsableCommand {
 
         LineWriter.ignoreSIGPIPE()
         let asJSON = json
+        // Lines are handed over whole, so updates from several targets never interleave.
+        let out = BackgroundWriter(fd: 1, whenFull: .wait)
         let outcome = await Waiter(client: client, options: options).run(parsed) { update in
             if asJSON {
                 let object = JSONObject()
@@ -89,8 +91,7 @@ struct KubeWait: AsyncParsableCommand {
                 })
                 var line = object.serialized()
                 line.append(0x0A)
-                // One write(2) per line: updates from several targets never interleave.
-                line.withUnsafeBytes { _ = write(1, $0.baseAddress, $0.count) }
+                out.submit(&line)
             } else {
                 var text = "\(update.target): \(update.readiness.message)\n"
                 for problem in update.problems {
@@ -102,6 +103,10 @@ struct KubeWait: AsyncParsableCommand {
         // Not awaited: a graceful shutdown would wait for the server to end open watch
         // streams; the process exits now and the kernel closes them.
         Task.detached { await client.shutdown() }
+        if case .failed(let errno) = out.finish() {
+            writeStderr("kube-wait: stdout: cannot write: \(BackgroundWriter.describe(errno))\n")
+            throw ExitCode(ExitStatus.failure)
+        }
         switch outcome {
         case .done:
             return

@@ -75,6 +75,40 @@ public struct ReportFormatter: Sendable {
         }
     }
 
+    /// A run of windows without records (see `Windows.longestEmptyRun`), in one row.
+    public func gapRow(start: Double, end: Double) -> String {
+        let note = "no records for \(ReportFormatter.span(end - start))"
+        switch format {
+        case .text:
+            return pad(clock(start), 9) + "  (\(note), until \(clock(end)))\n"
+        case .csv:
+            let columns = csvHeader().split(separator: ",").count
+            let cells = ["gap", Number.fixed(start, 6), Number.fixed(end, 6), "0"] + [String](repeating: "", count: max(0, columns - 4))
+            return cells.joined(separator: ",") + "\n"
+        case .markdown:
+            let columns = 4 + percentiles.count + 2
+            let cells = [clock(start), "0", "(\(note), until \(clock(end)))"] + [String](repeating: "", count: columns - 3)
+            return "| " + cells.joined(separator: " | ") + " |\n"
+        case .json:
+            let o = JSONObject()
+            o.set("type", .string("gap"))
+            o.set("start", .real(start))
+            o.set("end", .real(end))
+            o.set("seconds", .real(end - start))
+            o.set("requests", .integer(0))
+            return String(decoding: o.serialized(realPrecision: 15), as: UTF8.self) + "\n"
+        }
+    }
+
+    /// A length of time as a person reads it: "45 s", "12.5 min", "3.2 h", "16.7 days", "55.8 years".
+    public static func span(_ seconds: Double) -> String {
+        let units: [(Double, String, Int)] = [(365.25 * 86_400, "years", 1), (86_400, "days", 1), (3600, "h", 1), (60, "min", 1)]
+        for (size, name, decimals) in units where seconds >= 2 * size {
+            return "\(Number.fixed(seconds / size, decimals)) \(name)"
+        }
+        return "\(Number.fixed(seconds, seconds < 10 ? 1 : 0)) s"
+    }
+
     // MARK: Total
 
     public func total(_ r: Report, _ extras: Extras, windowsShown: Bool) -> String {

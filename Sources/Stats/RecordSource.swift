@@ -31,7 +31,12 @@ public final class RecordSource {
         hasRecord = false
         while true {
             switch reader.next() {
-            case .line(let line):
+            case .line(var line):
+                // A UTF-8 byte-order mark at the very start of an input (editors and Windows
+                // tools write one) is not part of the record; RFC 8259 §8.1 lets a parser skip it.
+                if reader.lineNumber == 1, RecordSource.startsWithBOM(line) {
+                    line = UnsafeRawBufferPointer(rebasing: line[3...])
+                }
                 if RecordSource.isBlank(line) { continue }
                 if let problem = decoder.decode(line) {
                     let reason = reader.lastLineUnterminated ? "truncated last line (\(problem.description))" : problem.description
@@ -51,6 +56,10 @@ public final class RecordSource {
                 return .finished
             }
         }
+    }
+
+    static func startsWithBOM(_ line: UnsafeRawBufferPointer) -> Bool {
+        line.count >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF
     }
 
     static func isBlank(_ line: UnsafeRawBufferPointer) -> Bool {

@@ -64,7 +64,7 @@ public struct SVGChart: Sendable {
         let plotWidth = SVGChart.width - SVGChart.left - SVGChart.right
         for (n, (name, series)) in panels.enumerated() {
             let y0 = SVGChart.top + Double(n) * (SVGChart.panelHeight + SVGChart.gap)
-            let yMaxData = series.flatMap(\.values).filter(\.isFinite).max() ?? 0
+            let yMaxData = series.flatMap { zip($0.values, points).filter { !$1.isGap }.map(\.0) }.filter(\.isFinite).max() ?? 0
             let yMax = SVGChart.niceCeiling(max(yMaxData, 1e-9))
             svg += "<g class=\"panel\" id=\"panel-\(n)\">\n"
             svg += "<text x=\"\(Int(SVGChart.left))\" y=\"\(f(y0 - 8))\" font-weight=\"bold\">\(SVGChart.escape(name))</text>\n"
@@ -81,15 +81,28 @@ public struct SVGChart: Sendable {
                 svg += "<text x=\"\(f(x))\" y=\"\(f(y0 + SVGChart.panelHeight + 15))\" text-anchor=\"middle\" fill=\"#555\">\(SVGChart.tickLabel(tick))s</text>\n"
                 tick += xStep
             }
+            // A gap (no records at all for a long time) is a shaded band that breaks every line:
+            // no data, not zero traffic.
+            for p in points where p.isGap {
+                let x1 = SVGChart.left + plotWidth * (p.start - t0) / xMax
+                let x2 = SVGChart.left + plotWidth * (p.end - t0) / xMax
+                svg += "<rect class=\"gap\" x=\"\(f(x1))\" y=\"\(f(y0))\" width=\"\(f(max(x2 - x1, 1)))\" height=\"\(f(SVGChart.panelHeight))\" fill=\"#f0f0f0\"/>\n"
+                if n == 0 {
+                    svg += "<text x=\"\(f((x1 + x2) / 2))\" y=\"\(f(y0 + 14))\" text-anchor=\"middle\" fill=\"#888\">no records for \(SVGChart.escape(ReportFormatter.span(p.end - p.start)))</text>\n"
+                }
+            }
             var labels: [(y: Double, x: Double, text: String, color: String)] = []
             for s in series {
                 var path = ""
                 var lastPoint: (Double, Double)?
-                for (x, v) in zip(xs, s.values) {
+                var broken = true
+                for (i, (x, v)) in zip(xs, s.values).enumerated() {
+                    if points[i].isGap { broken = true; continue }
                     guard v.isFinite else { continue }
                     let px = SVGChart.left + plotWidth * x / xMax
                     let py = y0 + SVGChart.panelHeight * (1 - min(v / yMax, 1))
-                    path += (path.isEmpty ? "M" : " L") + "\(f(px)),\(f(py))"
+                    path += (path.isEmpty ? "" : " ") + (broken ? "M" : "L") + "\(f(px)),\(f(py))"
+                    broken = false
                     lastPoint = (px, py)
                 }
                 guard let (lx, ly) = lastPoint else { continue }

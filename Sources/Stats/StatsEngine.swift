@@ -28,6 +28,8 @@ public struct StatsEngine: Sendable {
         public let pods: [(id: Int, requests: Int)]
         /// (error id, count)
         public let errors: [(id: Int, count: Int)]
+        /// No records from `start` to `end`: a chart breaks its lines here.
+        public var isGap = false
     }
 
     public init(percentiles: [Double], interval: Double?, lateness: Double, keepSeries: Bool) {
@@ -82,6 +84,11 @@ public struct StatsEngine: Sendable {
     private mutating func record(_ done: [Windows.Window]) -> [Windows.Window] {
         if keepSeries {
             for w in done {
+                if w.isGap {
+                    series.append(SeriesPoint(start: w.start, end: w.end, requests: 0, successes: 0, p50: .nan, p90: .nan, p99: .nan,
+                                              pods: [], errors: [], isGap: true))
+                    continue
+                }
                 let a = w.aggregate
                 let span = covered(w)
                 // A sliver of a window at either end says little and would plot as a cliff.

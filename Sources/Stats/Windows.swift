@@ -3,7 +3,9 @@
 /// window's end has been seen. Records arrive roughly in time order (a generator
 /// writes them as responses complete), so a window is complete `lateness` after its
 /// end; a record later than that still counts in the total and is counted as late.
-/// Windows with no records between busy ones come out empty, so a stall shows.
+/// Windows with no records between busy ones come out empty, so a stall shows; a run of
+/// more than `longestEmptyRun` of them comes out as one gap window, so memory and time
+/// never depend on how far apart two records are (clocks jump, files get concatenated).
 /// Window latencies are kept to 2 significant digits (the total to 3): a window's
 /// percentiles are read as it closes, and reading costs a scan of its buckets.
 public struct Windows: Sendable {
@@ -23,11 +25,16 @@ public struct Windows: Sendable {
         self.lateness = lateness
     }
 
+    /// Empty windows in a row shown one by one; a longer run is one gap.
+    public static let longestEmptyRun = 10
+
     public struct Window: Sendable {
         public let index: Int
         public let start: Double
         public let end: Double
         public let aggregate: Aggregate
+        /// No records from `start` to `end`, which spans more than `longestEmptyRun` windows.
+        public var isGap = false
     }
 
     /// Adds a record; returns false (and counts it) when its window was already handed out.
@@ -66,9 +73,23 @@ public struct Windows: Sendable {
         var out: [Window] = []
         let interval = self.interval
         while index <= highest, done(index) {
-            let aggregate = open.removeValue(forKey: index) ?? Aggregate(significantDigits: 2)
-            out.append(Window(index: index, start: Double(index) * interval, end: Double(index + 1) * interval, aggregate: aggregate))
-            index += 1
+            if let aggregate = open.removeValue(forKey: index) {
+                out.append(Window(index: index, start: Double(index) * interval, end: Double(index + 1) * interval, aggregate: aggregate))
+                index += 1
+                continue
+            }
+            // Empty: every window below `index` is out, so the next busy one is the lowest open.
+            let next = open.keys.min() ?? highest + 1
+            if next - index > Windows.longestEmptyRun {
+                guard done(next - 1) else { break }
+                out.append(Window(index: index, start: Double(index) * interval, end: Double(next) * interval,
+                                  aggregate: Aggregate(significantDigits: 2), isGap: true))
+                index = next
+            } else {
+                out.append(Window(index: index, start: Double(index) * interval, end: Double(index + 1) * interval,
+                                  aggregate: Aggregate(significantDigits: 2)))
+                index += 1
+            }
         }
         if !out.isEmpty { nextIndex = index }
         return out

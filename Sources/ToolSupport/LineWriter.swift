@@ -6,11 +6,14 @@ import Darwin
 
 /// Buffered output to a file descriptor, written out by `flush()` in whole lines.
 /// A closed reader (EPIPE) is remembered, not fatal: the caller checks `isOpen`
-/// and ends quietly. SIGPIPE must be ignored for that (`ignoreSIGPIPE()`).
+/// and ends quietly. Any other failed write (ENOSPC, EIO, EBADF …) is kept in
+/// `failure`, which the caller must report. SIGPIPE must be ignored (`ignoreSIGPIPE()`).
 public final class LineWriter {
     private let fd: Int32
     private var buffer: [UInt8] = []
     public private(set) var isOpen = true
+    /// errno of a failed write other than EPIPE: output was lost.
+    public private(set) var failure: Int32?
 
     public init(fd: Int32 = 1) {
         self.fd = fd
@@ -29,15 +32,9 @@ public final class LineWriter {
             buffer.removeAll(keepingCapacity: true)
             return false
         }
-        var offset = 0
-        while offset < buffer.count {
-            let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                isOpen = false
-                break
-            }
-            offset += n
+        if let failed = BackgroundWriter.writeAll(fd, buffer) {
+            isOpen = false
+            if failed.errno != EPIPE { failure = failed.errno }
         }
         buffer.removeAll(keepingCapacity: true)
         return isOpen

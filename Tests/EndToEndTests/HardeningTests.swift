@@ -1,0 +1,223 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Where a new user broke the tools: as an ordinary user, on a full disk, behind a
+/// stalled reader, with far-apart timestamps and a byte-order mark. Each test failed
+/// before its fix.
+@Suite struct HardeningTests {
+    static func record(_ ts: Double, seq: Int = 0) -> String {
+        #"{"ts":\#(ts),"seq":\#(seq),"latency_ms":1.5,"service_ms":1.0,"status":200,"bytes":10,"error":null,"pod":"p"}"#
+    }
+
+    static func summaryValue(_ stderr: String, _ key: String) -> Double? {
+        guard let line = stderr.split(separator: "\n").last(where: { $0.hasPrefix("OK=") }) else { return nil }
+        return line.split(separator: " ").first { $0.hasPrefix(key + "=") }.flatMap { Double($0.dropFirst(key.count + 1)) }
+    }
+
+    // MARK: - Unprivileged
+
+    @Test func toolsRunAsAnOrdinaryUserWhenTestsRunAsRoot() throws {
+        let uid = try Tools.bash("id -u").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(uid != "0", "spawned tools run as root: tests would hide privilege bugs")
+        if Unprivileged.isActive { #expect(uid == String(Unprivileged.uid)) }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func loadConnectsAsAnOrdinaryUser() throws {
+        let (server, port) = try Tools.startServer(["--work-ms", "1"])
+        defer { server.terminate() }
+        try Tools.waitReady(port: port)
+        let result = try Tools.run("infer-load", ["--host", "http://127.0.0.1:\(port)", "--path", "/infer", "--qps", "20", "--requests", "5"])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 5)
+        #expect(lines.allSatisfy { $0.contains("\"status\":200") && $0.contains("\"error\":null") }, "\(result.stdout)")
+        #expect(result.stderr.hasPrefix("OK=5 ERR=0 "), "\(result.stderr)")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aFailedConnectSaysWhyOnce() throws {
+        // A port nothing listens on: bind one, note it, close it.
+        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(probe, $0, length) } }
+        withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(probe, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        close(probe)
+        let result = try Tools.run("infer-load", ["--host", "http://127.0.0.1:\(port)", "--qps", "50", "--requests", "3"])
+        #expect(result.stdout.split(separator: "\n").count == 3)
+        #expect(result.stdout.split(separator: "\n").allSatisfy { $0.contains("\"error\":\"connect\"") })
+        let causes = result.stderr.split(separator: "\n").filter { $0.hasPrefix("infer-load: connect: ") }
+        #expect(causes == ["infer-load: connect: connect to 127.0.0.1:\(port): Connection refused"], "\(result.stderr)")
+    }
+
+    // MARK: - Write errors
+
+    @Test(arguments: [["--format", "text"], ["--format", "json"], ["--format", "csv"], ["--format", "markdown"],
+                      ["--interval", "1s"], ["--format", "json", "--interval", "1s"]])
+    func statsReportsAFullDisk(arguments: [String]) throws {
+        let records = (0..<50).map { Self.record(1000 + Double($0) * 0.1, seq: $0) }.joined(separator: "\n") + "\n"
+        let result = try Tools.bash(#"printf '%s' "$RECORDS" | "$0" "$@" >/dev/full"#, [Tools.path("infer-stats")] + arguments,
+                                    environment: ["RECORDS": records])
+        #expect(result.status == 1, "\(arguments): exit \(result.status)")
+        #expect(result.stderr.contains("infer-stats: stdout: cannot write: No space left on device"), "\(result.stderr)")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func loadReportsAFullDiskAndStops() throws {
+        let (server, port) = try Tools.startServer(["--work-ms", "1"])
+        defer { server.terminate() }
+        try Tools.waitReady(port: port)
+        let start = Date()
+        let result = try Tools.bash(#""$0" --host "http://127.0.0.1:$1" --path /healthz --qps 100 --seconds 20 >/dev/full"#,
+                                    [Tools.path("infer-load"), String(port)])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("infer-load: stdout: cannot write: No space left on device"), "\(result.stderr)")
+        // It stops scheduling at once (not after the 20 s asked for), and counts what was lost.
+        #expect(Date().timeIntervalSince(start) < 12)
+        let scheduled = try #require(Self.summaryValue(result.stderr, "scheduled"))
+        let unwritten = try #require(Self.summaryValue(result.stderr, "unwritten"), "\(result.stderr)")
+        #expect(unwritten == scheduled && scheduled >= 1)
+    }
+
+    // MARK: - Stalled readers
+
+    @Test(.timeLimit(.minutes(1)))
+    func aStalledReaderDelaysNoSendAndLosesNoRecord() throws {
+        let (server, port) = try Tools.startServer(["--work-ms", "1"])
+        defer { server.terminate() }
+        try Tools.waitReady(port: port)
+        // 1000/s for 5 s; the reader sleeps 3 s, long after the 64 KiB pipe is full (~0.4 s).
+        let result = try Tools.bash(#""$0" --host "http://127.0.0.1:$1" --path /healthz --qps 1000 --seconds 5 | (sleep 3; cat)"#,
+                                    [Tools.path("infer-load"), String(port)])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 5000)
+        let seqs = Set(lines.compactMap { line -> Int? in
+            guard let r = line.range(of: #""seq":([0-9]+)"#, options: .regularExpression) else { return nil }
+            return Int(line[r].dropFirst(6))
+        })
+        #expect(seqs == Set(0..<5000))
+        // Writing on the event loop, the stall showed as ~2.6 s of schedule lag.
+        let lag = try #require(Self.summaryValue(result.stderr, "lag_p99_ms"), "\(result.stderr)")
+        #expect(lag < 250, "p99 schedule lag \(lag) ms behind a stalled reader")
+        #expect(Self.summaryValue(result.stderr, "ERR") == 0, "\(result.stderr)")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func anAccessLogNobodyReadsBlocksNoRequest() throws {
+        let server = Tools.spawn("infer-serve", ["--host", "127.0.0.1", "--port", "0", "--work-ms", "1", "--access-log"])
+        let err = Pipe()
+        server.standardError = err
+        server.standardOutput = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate() }
+        // Read up to the "listening" line, then stop reading: the pipe fills after ~450 lines,
+        // the log's own buffer (1 MiB) after ~7,500.
+        var seen = Data()
+        var port: Int?
+        while port == nil {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen.append(chunk)
+            let text = String(decoding: seen, as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.contains("\"listening\"") }),
+               let match = line.range(of: #":([0-9]+)""#, options: .regularExpression) {
+                port = Int(line[match].dropFirst().dropLast())
+            }
+        }
+        let listening = try #require(port)
+        let result = try Tools.run("infer-load", ["--host", "http://127.0.0.1:\(listening)", "--path", "/healthz",
+                                                  "--qps", "2000", "--seconds", "5", "--timeout", "2", "--connections", "1024"])
+        #expect(result.status == 0)
+        // A log written on the event loop stalled the server once the pipe was full: from
+        // then on every request timed out (~450 of 10,000 answered). A busy machine may
+        // still shed a few as overload; none may time out.
+        let ok = try #require(Self.summaryValue(result.stderr, "OK"), "\(result.stderr)")
+        #expect(ok >= 9_500, "requests were held up by the log: \(result.stderr)")
+        #expect(!result.stderr.contains("timeout"), "\(result.stderr)")
+        // Once read again, the log says how many lines it had to drop (with the next line it logs).
+        let log = Collected()
+        let reader = Thread {
+            while case let chunk = err.fileHandleForReading.availableData, !chunk.isEmpty { log.append(chunk) }
+        }
+        reader.start()
+        let deadline = Date().addingTimeInterval(10)
+        while !log.text.contains("log lines dropped"), Date() < deadline {
+            _ = try Tools.run("infer-load", ["--host", "http://127.0.0.1:\(listening)", "--path", "/healthz", "--requests", "1", "--quiet"])
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        #expect(log.text.contains("\"msg\":\"log lines dropped: stderr is read too slowly\""), "\(log.text.suffix(500))")
+    }
+
+    final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+        func append(_ chunk: Data) { lock.withLock { data.append(chunk) } }
+        var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+    }
+
+    // MARK: - Hostile input
+
+    @Test(.timeLimit(.minutes(1)))
+    func farApartRecordsCostNoMemory() throws {
+        let records = [Self.record(1, seq: 0), Self.record(1e9, seq: 1), Self.record(1.76e9, seq: 2)].joined(separator: "\n") + "\n"
+        let folder = Unprivileged.makeFolder("gap")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // Max RSS of infer-stats alone: python3 waits for it as its only child.
+        let measure = #"""
+            import resource, subprocess, sys
+            run = subprocess.run(sys.argv[1:], input=sys.stdin.buffer.read(), capture_output=True)
+            sys.stdout.buffer.write(run.stdout)
+            sys.stderr.write("maxrss_kb=%d exit=%d\n" % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, run.returncode))
+            """#
+        for format in ["text", "json", "csv", "markdown"] {
+            let result = try Tools.execute("/usr/bin/env", ["python3", "-c", measure, Tools.path("infer-stats"), "--interval", "1s",
+                                                            "--format", format, "--svg", folder + "/chart.svg"], stdin: Data(records.utf8))
+            #expect(result.stderr.contains("exit=0"), "\(format): \(result.stderr)")
+            let rss = result.stderr.split(separator: " ").first { $0.hasPrefix("maxrss_kb=") }.flatMap { Int($0.dropFirst(10)) }
+            #expect((rss ?? .max) < 30_000, "\(format): max RSS \(rss ?? -1) kB")
+            let rows = result.stdout.split(separator: "\n")
+            switch format {
+            case "json":
+                #expect(rows.filter { $0.hasPrefix("{\"type\":\"window\"") }.count == 3)
+                #expect(rows.contains { $0.hasPrefix("{\"type\":\"gap\",\"start\":2.0,\"end\":1000000000.0,\"seconds\":999999998.0") }, "\(result.stdout)")
+                #expect(rows.filter { $0.hasPrefix("{\"type\":\"gap\"") }.count == 2)
+            case "csv":
+                #expect(rows.filter { $0.hasPrefix("window,") }.count == 3)
+                #expect(rows.filter { $0.hasPrefix("gap,") }.count == 2)
+                #expect(Set(rows.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).count }).count == 1,
+                        "rows of different widths: \(result.stdout)")
+            default:
+                #expect(rows.filter { $0.contains("no records for 31.7 years") }.count == 1, "\(format): \(result.stdout)")
+                #expect(rows.filter { $0.contains("no records for 24.1 years") }.count == 1, "\(format): \(result.stdout)")
+            }
+            let svg = try String(contentsOfFile: folder + "/chart.svg", encoding: .utf8)
+            #expect(svg.components(separatedBy: "class=\"gap\"").count - 1 == 2 * 4, "a gap band per gap in each panel")
+        }
+    }
+
+    @Test func aLeadingByteOrderMarkIsSkipped() throws {
+        let bom = "\u{FEFF}"
+        let records = bom + Self.record(1000) + "\n" + Self.record(1001, seq: 1) + "\n"
+        let folder = Unprivileged.makeFolder("bom")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let file = folder + "/records.jsonl"
+        try records.write(toFile: file, atomically: true, encoding: .utf8)
+        let fromStdin = try Tools.run("infer-stats", ["--strict", "--format", "json"], stdin: Data(records.utf8))
+        let fromFile = try Tools.run("infer-stats", ["--strict", "--format", "json", file, "-"], stdin: Data(records.utf8))
+        #expect(fromStdin.status == 0, "\(fromStdin.stderr)")
+        #expect(fromStdin.stdout.contains("\"requests\":2,"))
+        #expect(fromFile.status == 0, "\(fromFile.stderr)")
+        #expect(fromFile.stdout.contains("\"requests\":4,"), "each input's own BOM is skipped")
+        // Anywhere else it is not JSON.
+        let inside = Self.record(1000) + "\n" + bom + Self.record(1001, seq: 1) + "\n"
+        let strict = try Tools.run("infer-stats", ["--strict"], stdin: Data(inside.utf8))
+        #expect(strict.status == 1)
+        #expect(strict.stderr.contains("<stdin>:2: not JSON"), "\(strict.stderr)")
+    }
+}
