@@ -60,17 +60,17 @@ public struct RecordDecoder {
         hasError = false
     }
 
-    /// The fast path alone, for the differential test: nil when it hands the line on,
-    /// else its verdict (the fields hold what it read).
-    mutating func decodeFastPathOnly(_ line: UnsafeRawBufferPointer) -> Malformed?? {
+    /// The fast path alone, for the differential test and fuzzer: nil when it hands the
+    /// line on, else its verdict (the fields hold what it read).
+    @_spi(Fuzzing) public mutating func decodeFastPathOnly(_ line: UnsafeRawBufferPointer) -> Malformed?? {
         reset()
         var seen = Seen()
         guard scan(line, &seen) else { return nil }
         return .some(check(seen))
     }
 
-    /// jansson alone, for the differential test.
-    mutating func decodeJanssonOnly(_ line: UnsafeRawBufferPointer) -> Malformed? {
+    /// jansson alone, for the differential test and fuzzer.
+    @_spi(Fuzzing) public mutating func decodeJanssonOnly(_ line: UnsafeRawBufferPointer) -> Malformed? {
         reset()
         return decodeWithJansson(line)
     }

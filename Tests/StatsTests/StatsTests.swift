@@ -164,6 +164,21 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
         #expect(w.complete().map(\.index) == [0])
         #expect(w.flush().map(\.index) == [1])
     }
+
+    @Test func shortStallsAreEmptyWindowsLongOnesOneGap() {
+        var w = Windows(interval: 1, lateness: 0)
+        func add(_ ts: Double) { _ = w.add(ts: ts, latencyMs: 1, serviceMs: nil, status: 200, bytes: 0, errorID: nil, podID: nil) }
+        add(0.5)
+        add(Double(Windows.longestEmptyRun) + 1.5)  // exactly longestEmptyRun empty windows between: shown one by one
+        add(1.76e9)                                 // far away: one gap, not 1.76e9 windows
+        let done = w.complete() + w.flush()
+        #expect(done.filter { !$0.isGap }.count == 2 + Windows.longestEmptyRun + 1)
+        let gaps = done.filter(\.isGap)
+        #expect(gaps.count == 1)
+        #expect(gaps.first?.start == Double(Windows.longestEmptyRun) + 2)
+        #expect(gaps.first?.end == 1.76e9)
+        #expect(done.map(\.start) == done.map(\.start).sorted(), "in time order")
+    }
 }
 
 @Suite struct HostileInputTests {

@@ -1,0 +1,20 @@
+@_spi(Fuzzing) import JSONLines
+
+/// libFuzzer's entry point: wherever RecordDecoder's fast path gives a verdict on a line,
+/// jansson must give the same one, with the same values. A disagreement traps, and
+/// libFuzzer keeps the input that caused it.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func recordDecoderFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let line = UnsafeRawBufferPointer(start: data, count: size)
+    var fast = RecordDecoder(), reference = RecordDecoder()
+    guard let verdict = fast.decodeFastPathOnly(line) else { return 0 }  // handed to jansson: nothing to compare
+    let expected = reference.decodeJanssonOnly(line)
+    precondition((verdict == nil) == (expected == nil),
+                 "fast path says \(verdict?.description ?? "valid"), jansson says \(expected?.description ?? "valid")")
+    guard verdict == nil else { return 0 }
+    precondition(fast.ts == reference.ts && fast.latencyMs == reference.latencyMs && fast.serviceMs == reference.serviceMs
+                 && fast.status == reference.status && fast.bytes == reference.bytes, "numbers differ")
+    precondition(fast.hasError == reference.hasError && (!fast.hasError || fast.errorBytes == reference.errorBytes), "error differs")
+    precondition(fast.hasPod == reference.hasPod && (!fast.hasPod || fast.podBytes == reference.podBytes), "pod differs")
+    return 0
+}
