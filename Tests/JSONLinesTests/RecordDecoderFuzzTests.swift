@@ -1,4 +1,4 @@
-@testable import JSONLines
+@_spi(Fuzzing) import JSONLines
 import Testing
 
 /// A differential fuzz test of the record decoder: the fast path claims to accept only
