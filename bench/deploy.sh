@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # How soon bin/deploy returns once the rollout completes. No cluster runs here, so the
-# API server is bench/kube_api_stub.py (HTTPS, the real wire format: a LIST, then a
-# watch that sends the rolled-out Deployment after HOLD seconds; the HPA already has
-# metrics) and `kubectl apply` is a stand-in on PATH that only records its arguments.
+# API server is bench/kube_api_stub.py (HTTPS, real API responses: a LIST, then a watch
+# that sends the rolled-out Deployment HOLD seconds later; the HPA already has metrics)
+# and `kubectl apply` is a stand-in on PATH that only records its arguments.
 # What is measured is everything of ours after the apply: bin/deploy, kube-wait's
 # watches, process exits.
 #
@@ -20,21 +20,12 @@ RUNS=${RUNS:-5}
 HOLD=${HOLD:-5}
 BIN=${BIN:-$ROOT/.build/release}
 OUT=${OUT:-$ROOT/bench/out/deploy}
-PORT=18444
 [ -x "$BIN/kube-wait" ] || die "no $BIN/kube-wait: run swift build -c release"
-mkdir -p "$OUT/path"
+mkdir -p "$OUT"
 
-# Rendering and reading the kubeconfig go to the real kubectl; the rest is recorded.
-REAL_KUBECTL=$(command -v kubectl) || die "kubectl not found (bin/deploy renders the overlay with it)"
-export REAL_KUBECTL
-cat >"$OUT/path/kubectl" <<'SH'
-#!/bin/sh
-case "$1" in kustomize|config) exec "$REAL_KUBECTL" "$@" ;; esac
-echo "kubectl $*" >>"$KUBECTL_LOG"
-SH
-chmod +x "$OUT/path/kubectl"
-
-api_stub "$OUT" "$PORT" "$HOLD"
+kubectl_stand_in "$OUT/path"
+# The dev overlay's names (namePrefix dev-); the kubeconfig's namespace is not NAMESPACE.
+api_stub "$OUT" default --namespace bench --deployment dev-inference-sim --rollout "$HOLD"
 
 echo "== $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) ==" | tee "$OUT/summary.txt"
 for run in $(seq "$RUNS"); do

@@ -16,10 +16,9 @@ RUNS=${RUNS:-5}
 HOLD=${HOLD:-10}
 BIN=${BIN:-.build/release}
 OUT=${OUT:-bench/out/kube-wait}
-PORT=18443
 [ -x "$BIN/kube-wait" ] || die "no $BIN/kube-wait: run swift build -c release"
 step "a stub API server with a self-signed certificate for 127.0.0.1"
-api_stub "$OUT" "$PORT" "$HOLD"
+api_stub "$OUT" bench --namespace bench --deployment web --rollout "$HOLD"
 
 now() { date +%s.%N; }
 echo "== $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) ==" | tee "$OUT/summary.txt"

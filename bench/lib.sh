@@ -24,25 +24,54 @@ trap cleanup EXIT
 # wait_up URL: until it answers, or a one-line error.
 wait_up() { for _ in $(seq 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; die "not up: $1"; }
 
-# api_stub OUT PORT HOLD: bench/kube_api_stub.py on 127.0.0.1:PORT with a self-signed
-# certificate, OUT/kubeconfig to reach it (context and namespace "bench"), and
-# OUT/sent where the stub writes when it sent the rolled-out Deployment.
+# api_stub OUT CONTEXT_NAMESPACE STUB_OPTION...: bench/kube_api_stub.py (--namespace,
+# --deployment and how its objects change: see its --help) on a free port of 127.0.0.1
+# with a self-signed certificate and a fresh token. OUT/kubeconfig reaches it, with
+# CONTEXT_NAMESPACE as its context's namespace; the stub logs every request in
+# OUT/requests.log and writes OUT/sent when it sent the final Deployment. STUB_PID is
+# its process (stopped on exit).
+STUB_PID=""
 api_stub() {
-  local out=$1 port=$2 hold=$3
+  local out=$1 context_namespace=$2 token port=""
+  shift 2
   need python3 "apt-get install python3"
   need openssl "apt-get install openssl"
   need curl "apt-get install curl"
   mkdir -p "$out"
+  rm -f "$out/port" "$out/sent" "$out/requests.log"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
     -addext subjectAltName=IP:127.0.0.1 -keyout "$out/key.pem" -out "$out/cert.pem" 2>/dev/null
+  token=stub-$(openssl rand -hex 8)
+  python3 bench/kube_api_stub.py --cert "$out/cert.pem" --key "$out/key.pem" --port-file "$out/port" \
+    --token "$token" --log "$out/requests.log" --sent "$out/sent" "$@" &
+  STUB_PID=$!
+  KILL_PIDS+=("$STUB_PID")
+  for _ in $(seq 100); do
+    [ -s "$out/port" ] && port=$(<"$out/port") && curl -sk -o /dev/null "https://127.0.0.1:$port/" && break
+    port=""
+    sleep 0.05
+  done
+  [ -n "$port" ] || die "the stub API server did not start (bench/kube_api_stub.py $*)"
+  : >"$out/requests.log"  # the probe's 401 is not the client's
   cat >"$out/kubeconfig" <<YAML
-current-context: bench
-clusters: [{name: b, cluster: {server: "https://127.0.0.1:$port", certificate-authority: cert.pem}}]
-users: [{name: u, user: {token: bench}}]
-contexts: [{name: bench, context: {cluster: b, user: u, namespace: bench}}]
+current-context: stub
+clusters: [{name: stub, cluster: {server: "https://127.0.0.1:$port", certificate-authority: cert.pem}}]
+users: [{name: stub, user: {token: $token}}]
+contexts: [{name: stub, context: {cluster: stub, user: stub, namespace: $context_namespace}}]
 YAML
-  python3 bench/kube_api_stub.py "$port" "$out/cert.pem" "$out/key.pem" "$hold" "$out/sent" &
-  KILL_PIDS+=("$!")
-  for _ in $(seq 100); do curl -sk -o /dev/null "https://127.0.0.1:$port/" && return 0; sleep 0.05; done
-  die "the stub API server did not start on port $port"
+}
+
+# kubectl_stand_in DIR: DIR/kubectl, which passes kustomize and config (rendering, reading
+# the kubeconfig) to the real kubectl and only records anything else, one line each, in
+# $KUBECTL_LOG (no cluster runs here).
+kubectl_stand_in() {
+  local real
+  real=$(command -v kubectl) || die "kubectl not found (bin/deploy renders the overlay with it): https://kubernetes.io/docs/tasks/tools/"
+  mkdir -p "$1"
+  cat >"$1/kubectl" <<SH
+#!/bin/sh
+case "\$1" in kustomize|config) exec "$real" "\$@" ;; esac
+echo "kubectl \$*" >>"\$KUBECTL_LOG"
+SH
+  chmod +x "$1/kubectl"
 }

@@ -6,7 +6,7 @@ import Yams
 /// the names, selectors, ports, probes and image must agree with each other and with
 /// infer-serve. Needs kubectl (with its built-in kustomize); without it the suite is
 /// skipped, saying so.
-@Suite(.enabled(if: Kubectl.path != nil, "kubectl is not installed: manifests not rendered"))
+@Suite(.enabled(if: Kubectl.mustRun, "kubectl is not installed: manifests not rendered"))
 struct ManifestTests {
 
     static func render(_ dir: String) throws -> [[String: Any]] {
@@ -117,28 +117,8 @@ struct ManifestTests {
 
 /// kubectl on PATH, if any.
 enum Kubectl {
+    /// Under CI the manifest tests never skip: without kubectl they run and fail.
+    static var mustRun: Bool { path != nil || !(ProcessInfo.processInfo.environment["CI"] ?? "").isEmpty }
     static let path: String? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin")
         .split(separator: ":").map { $0 + "/kubectl" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-}
-
-/// bin/deploy end to end, short of a cluster: bench/deploy.sh runs it against a stub
-/// HTTPS API server (the real wire format: a LIST, then a watch that later sends the
-/// rolled-out Deployment; an HPA with metrics) with `kubectl apply` recorded by a
-/// stand-in. It fails if bin/deploy does not apply the overlay, or does not return once
-/// the rollout completes.
-@Suite(.enabled(if: Kubectl.path != nil, "kubectl is not installed: bin/deploy not run"))
-struct DeployScriptTests {
-    @Test(.timeLimit(.minutes(2))) func deployAppliesAndReturnsWhenRolledOut() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-\(UUID())").path
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        let result = try Tools.bash("bench/deploy.sh", environment: [
-            "RUNS": "1", "HOLD": "1", "BIN": Tools.binDir, "OUT": out,
-        ], privileged: true)
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("rollout complete (sent) -> bin/deploy returned"))
-        let applied = (try? String(contentsOfFile: out + "/kubectl.log", encoding: .utf8)) ?? ""
-        #expect(applied.contains("apply -k .build-k8s/deploy"))
-        let rendered = try Tools.bash("kubectl kustomize .build-k8s/deploy", privileged: true).stdout
-        #expect(rendered.contains("namespace: bench"), "NAMESPACE reaches the applied objects")
-    }
 }
