@@ -117,6 +117,8 @@ let package = Package(
         .testTarget(name: "InferServerTests", dependencies: [
             "InferServer", "JSONLines",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], exclude: ["Fixtures"]),
         .testTarget(name: "KubeTests", dependencies: [

@@ -106,6 +106,16 @@ run_infer_load serve-healthz "http://127.0.0.1:$SERVE_PORT" /healthz 2000 "$DUR"
 run_hey serve-healthz "http://127.0.0.1:$SERVE_PORT/healthz" 2000
 run_loadpy serve-healthz "http://127.0.0.1:$SERVE_PORT" /healthz 2000
 
+step "a reader that stalls: 2000 qps for $DUR s into a pipe whose reader sleeps 5 s, beside a reader that keeps up"
+stall_run() { # NAME SLEEP
+  local f="$OUT/load-stall-$1"
+  { "$BIN/infer-load" --host "$NGINX_URL" --path / --qps 2000 --seconds "$DUR" 2>"$f.stderr" | (sleep "$2"; cat) >"$f.stdout"; } || true
+  printf 'infer-load reader-%-8s records=%-6s scheduled=%-6s lag_p99_ms=%s\n' "$1" "$(grep -c . "$f.stdout")" \
+    "$(grep -o 'scheduled=[0-9]*' "$f.stderr" | cut -d= -f2)" "$(grep -o 'lag_p99_ms=[0-9.]*' "$f.stderr" | cut -d= -f2)" | tee -a "$OUT/load-summary.txt"
+}
+stall_run keeps-up 0
+stall_run sleeps-5s 5
+
 step "memory over a long run: infer-load at 10000 qps for $LONG s vs $DUR s"
 DUR_SAVED=$DUR; DUR=$LONG
 run_infer_load nginx-long "$NGINX_URL" / 10000 "$LONG"

@@ -14,19 +14,24 @@ final class ConnectionAge: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    private let maxAgeNanos: UInt64
+    let maxAgeNanos: UInt64
+    private let now: () -> UInt64
     private var openedAt: UInt64 = 0
     /// Requests read whose response has not ended: a pipelined request behind this
     /// response must be answered before the connection may close.
     private var outstanding = 0
     private var closing = false
 
-    init(maxAgeSeconds: Double) {
-        maxAgeNanos = UInt64(maxAgeSeconds * Double.random(in: 0.9...1.1) * 1e9)
+    /// - Parameters:
+    ///   - spread: the age's factor, by default drawn from 0.9...1.1.
+    ///   - now: monotonic nanoseconds (a test passes its own clock).
+    init(maxAgeSeconds: Double, spread: Double = Double.random(in: 0.9...1.1), now: @escaping () -> UInt64 = CPUClock.monotonicNanos) {
+        maxAgeNanos = UInt64(maxAgeSeconds * spread * 1e9)
+        self.now = now
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        openedAt = CPUClock.monotonicNanos()
+        openedAt = now()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -37,7 +42,7 @@ final class ConnectionAge: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(var response) where response.status.kind != .informational && !closing && outstanding <= 1
-            && CPUClock.monotonicNanos() - openedAt >= maxAgeNanos:
+            && now() &- openedAt >= maxAgeNanos:
             closing = true
             response.headerFields[.connection] = "close"
             context.write(wrapOutboundOut(.head(response)), promise: promise)

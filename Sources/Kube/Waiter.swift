@@ -140,7 +140,7 @@ public struct Waiter: Sendable {
                 return .refused(.refused(code: code, message: message))
             } catch {
                 // Unreachable or odd answers: say so once, retry with a capped back-off.
-                let message = "\(target): \(error.description); retrying"
+                let message = "\(error.description); retrying"
                 if last?.0 != message {
                     last = (message, [])
                     report(Update(target: target.description, readiness: .waiting(message), problems: []))

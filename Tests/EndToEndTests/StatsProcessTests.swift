@@ -148,10 +148,14 @@ import Testing
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         final class Collector: NSObject, XMLParserDelegate {
             var series: [String] = []
+            var points: [String: Int] = [:]
             var root: String?
             func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
                 if root == nil { root = name }
-                if name == "path", let s = attributes["data-series"] { series.append(s) }
+                if name == "path", let s = attributes["data-series"] {
+                    series.append(s)
+                    points[s] = (attributes["d"] ?? "").split(separator: " ").filter { $0.first == "M" || $0.first == "L" }.count
+                }
             }
         }
         let parser = XMLParser(data: data)
@@ -159,8 +163,10 @@ import Testing
         parser.delegate = collector
         #expect(parser.parse(), "SVG is not well-formed XML: \(String(describing: parser.parserError))")
         #expect(collector.root == "svg")
+        // 200 records over 20 s in 2 s windows: ten points on every line.
         for name in ["p50", "p90", "p99", "offered", "ok", "failures", "pod-a", "pod-b"] {
             #expect(collector.series.contains(name), "chart lacks \(name)")
+            #expect(collector.points[name] == 10, "\(name) has \(collector.points[name] ?? 0) points, not one per window")
         }
     }
 

@@ -213,7 +213,7 @@ import Glibc
 /// Old keep-alive connections end after their next response, so a Service balances the
 /// client again; young ones are kept. Both a routed request and a probe (answered in
 /// the pipeline) are checked.
-@Suite struct ConnectionAgeTests {
+@Suite struct ConnectionAgeLiveTests {
     /// Until /readyz answers 200, asked on fresh connections: the test client's own
     /// keep-alive one would be closed by the very setting under test.
     static func waitReady(port: Int) async throws {

@@ -163,9 +163,13 @@ import ToolSupport
         let failed = try Self.run(["deployment/stuck", "--kubeconfig", good])
         #expect(failed.status == 1)
         #expect(failed.stderr.contains("exceeded its progress deadline"))
-        let timedOut = try Self.run(["deployment/absent", "--kubeconfig", good, "--timeout", "1s"])
+        let started = ContinuousClock.now
+        let timedOut = try Self.run(["deployment/absent", "--kubeconfig", good, "--timeout", "2s"])
+        let took = ContinuousClock.now - started
         #expect(timedOut.status == 124)
-        #expect(timedOut.stderr.contains("timed out after 1s waiting for deployment/absent"))
+        // It gives up at its timeout: not a watch's idle limit later, not at once.
+        #expect(took >= .seconds(2) && took < .seconds(3), "--timeout 2s took \(took)")
+        #expect(timedOut.stderr.contains("timed out after 2s waiting for deployment/absent"))
         let refused = try Self.run(["deployment/stuck", "--kubeconfig", bad])
         #expect(refused.status == 3)
         #expect(refused.stderr.contains("401 Unauthorized"))
