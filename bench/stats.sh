@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark infer-stats against the peers' aggregators (Python agg.py, jq), side by
 # side in one run, on the same 1,000,000 synthetic records (the peers' gen_jsonl.py,
-# seed 42, converted to the record format of DESIGN.md); then memory for 10,000,000
+# seed 42, converted to the record format of infer-records(5)); then memory for 10,000,000
 # lines, and what --interval adds.
 #
 # Usage: bench/stats.sh     (env: PEERS=../shared/peers, BIN=.build/release, RUNS=3)

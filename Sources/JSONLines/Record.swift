@@ -1,5 +1,5 @@
 /// One request's outcome: the record infer-load writes and infer-stats reads, one
-/// JSON object per line, keys in this order (DESIGN.md, "The record").
+/// JSON object per line, keys in this order (infer-records(5), man/man5/infer-records.5).
 public struct Record: Equatable, Sendable {
     /// Unix time in seconds (µs precision) at which the request was scheduled.
     public var ts: Double

@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Reads record lines (DESIGN.md, "The record") at the rate infer-stats needs:
+/// Reads record lines (infer-records(5), man/man5/infer-records.5) at the rate infer-stats needs:
 /// a scanner for flat JSON objects of scalars handles the lines generators write,
 /// in place and without allocating; anything it is not sure of (escapes, nested
 /// values, exponents, non-ASCII bytes, any syntax error) goes to jansson, which

@@ -6,7 +6,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Exit statuses shared by every tool (DESIGN.md, "Exit status").
+/// Exit statuses shared by every tool (ARCHITECTURE.md, "Conventions").
 public enum ExitStatus {
     public static let success: Int32 = 0
     public static let failure: Int32 = 1
