@@ -42,17 +42,24 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
-        // The one C dependency: jansson, reached only through JSONLines.
+        // What every tool and library may use, with no dependencies: clocks, a seeded
+        // random generator, line output, small files, durations, number formatting.
+        .target(name: "Platform"),
+        // jansson, reached only through JSON.
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
-        .target(name: "JSONLines", dependencies: ["CJansson"], swiftSettings: hotPath),
-        .target(name: "InferModel"),
-        .target(name: "ToolSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "JSON", dependencies: ["CJansson"], swiftSettings: hotPath),
+        // The infer-load → infer-stats contract (infer-records(5)): Record, its encoder and
+        // fast decoder, and the line reader.
+        .target(name: "Records", dependencies: ["JSON"], swiftSettings: hotPath),
+        .target(name: "InferModel", dependencies: ["Platform"]),
+        // The command runner and exit statuses every tool's command line uses.
+        .target(name: "ToolSupport", dependencies: ["Platform", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "InferServer", dependencies: [
-            "InferModel", "JSONLines", "ToolSupport",
+            "InferModel", "JSON", "Platform",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -60,22 +67,24 @@ let package = Package(
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
         ]),
         .target(name: "LoadGen", dependencies: [
-            "InferModel", "JSONLines", "ToolSupport",
+            "Records", "Platform",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], swiftSettings: hotPath),
         .target(name: "InferLoadCLI", dependencies: [
-            "LoadGen", "JSONLines", "ToolSupport",
+            "LoadGen", "Records", "ToolSupport", "Platform",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // libyaml, reached only through YAMLTree (Yams would link full Foundation, and so ICU).
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .target(name: "YAMLTree", dependencies: ["CYAML"]),
         .target(name: "Kube", dependencies: [
-            "JSONLines", "YAMLTree", "ToolSupport",
+            "JSON", "YAMLTree", "Platform",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -85,19 +94,20 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .target(name: "KubeWaitCLI", dependencies: [
-            "Kube", "JSONLines", "ToolSupport",
+            "Kube", "JSON", "ToolSupport", "Platform",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "Stats", dependencies: [
-            "JSONLines",
+            "Records", "JSON", "Platform",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], swiftSettings: hotPath),
         .target(name: "InferStatsCLI", dependencies: [
-            "Stats", "JSONLines", "ToolSupport",
+            "Stats", "Records", "ToolSupport", "Platform",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: hotPath),
         .target(name: "InferServeCLI", dependencies: [
-            "InferServer", "ToolSupport",
+            "InferServer", "ToolSupport", "Platform",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -108,21 +118,21 @@ let package = Package(
         .executableTarget(name: "kube-wait", dependencies: ["KubeWaitCLI"]),
         // All four in one binary, chosen by the name it runs as: the container image ships
         // this and four links to it, so the Swift runtime and NIO are carried once, not four times.
-        .executableTarget(name: "infer-sim", dependencies: ["InferServeCLI", "InferLoadCLI", "InferStatsCLI", "KubeWaitCLI", "ToolSupport"]),
+        .executableTarget(name: "infer-sim", dependencies: ["InferServeCLI", "InferLoadCLI", "InferStatsCLI", "KubeWaitCLI", "ToolSupport", "Platform"]),
         // What the tests that spawn the tools share: running them as an ordinary user.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "JSONLinesTests", dependencies: ["JSONLines"]),
-        .testTarget(name: "InferModelTests", dependencies: ["InferModel"]),
+        .testTarget(name: "RecordsTests", dependencies: ["Records", "JSON"]),
+        .testTarget(name: "InferModelTests", dependencies: ["InferModel", "Platform"]),
         .testTarget(name: "YAMLTreeTests", dependencies: ["YAMLTree"]),
         .testTarget(name: "InferServerTests", dependencies: [
-            "InferServer", "JSONLines",
+            "InferServer", "JSON",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], exclude: ["Fixtures"]),
         .testTarget(name: "KubeTests", dependencies: [
-            "Kube", "JSONLines", "ToolSupport", "TestSupport",
+            "Kube", "JSON", "Platform", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -131,9 +141,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
         ], exclude: ["Fixtures"]),
-        .testTarget(name: "StatsTests", dependencies: ["Stats", "JSONLines"]),
+        .testTarget(name: "StatsTests", dependencies: ["Stats", "Records"]),
         .testTarget(name: "LoadGenTests", dependencies: [
-            "LoadGen", "JSONLines", "ToolSupport",
+            "LoadGen", "Records", "JSON", "Platform",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

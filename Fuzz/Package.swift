@@ -1,6 +1,6 @@
 // swift-tools-version: 6.2
 // A coverage-guided libFuzzer target for RecordDecoder, for runs longer than the seeded
-// differential test bin/test runs (Tests/JSONLinesTests/RecordDecoderFuzzTests.swift).
+// differential test bin/test runs (Tests/RecordsTests/RecordDecoderFuzzTests.swift).
 // The decoder's sources are linked in (Sources/ here are links to the package's own), so
 // this package resolves nothing. Build and run it with bin/fuzz.
 import PackageDescription
@@ -10,7 +10,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     targets: [
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
-        .target(name: "JSONLines", dependencies: ["CJansson"]),
-        .executableTarget(name: "record-decoder-fuzzer", dependencies: ["JSONLines"]),
+        .target(name: "JSON", dependencies: ["CJansson"]),
+        .target(name: "Records", dependencies: ["JSON"]),
+        .executableTarget(name: "record-decoder-fuzzer", dependencies: ["Records"]),
     ]
 )

@@ -1,9 +1,10 @@
 import ArgumentParser
-import JSONLines
+import Records
 import LoadGen
 import NIOCore
 import NIOPosix
 import ToolSupport
+import Platform
 import UnixSignals
 
 #if canImport(Glibc)
@@ -110,7 +111,7 @@ struct InferLoad: AsyncParsableCommand {
                         writeStderr("infer-load: the reader of stdout is holding records back: waiting for it (the schedule lag will show it)\n")
                     }
                     if case .failed(let errno) = outputState, before == .open {
-                        writeStderr("infer-load: stdout: cannot write: \(BackgroundWriter.describe(errno)); stopping (in-flight requests get --grace \(Self.fmt(grace, 1)) s)\n")
+                        writeStderr("infer-load: stdout: cannot write: \(BackgroundWriter.describe(errno)); stopping (in-flight requests get --grace \(Number.fixed(grace, 1)) s)\n")
                         runnerRef?.stop(grace: grace)
                     }
                 }
@@ -163,7 +164,7 @@ struct InferLoad: AsyncParsableCommand {
 
     static func progressLine(_ s: LoadSummary, inFlight: Int, elapsed: Double, target: Double) -> String {
         let rate = elapsed > 0 ? Double(s.sent + s.overload) / elapsed : 0
-        return "\(fmt(elapsed, 0))s  target \(fmt(target, 1))/s  achieved \(fmt(rate, 1))/s  ok \(s.ok)  err \(s.errors)  in flight \(inFlight)  p50 \(fmt(s.latencyMs(50), 1))ms"
+        return "\(Number.fixed(elapsed, 0))s  target \(Number.fixed(target, 1))/s  achieved \(Number.fixed(rate, 1))/s  ok \(s.ok)  err \(s.errors)  in flight \(inFlight)  p50 \(Number.fixed(s.latencyMs(50), 1))ms"
     }
 
     /// The end-of-run line; it starts `OK=<n> ERR=<n>` like the old script's.
@@ -171,26 +172,13 @@ struct InferLoad: AsyncParsableCommand {
         let window = s.sendWindowSeconds
         let target = window > 0 ? Double(s.scheduled) / window : 0
         let achieved = window > 0 ? Double(s.sent) / window : 0
-        var line = "OK=\(s.ok) ERR=\(s.errors) sent=\(s.sent) scheduled=\(s.scheduled) target_qps=\(fmt(target, 1)) achieved_qps=\(fmt(achieved, 1))"
-        line += " p50_ms=\(fmt(s.latencyMs(50), 2)) p90_ms=\(fmt(s.latencyMs(90), 2)) p99_ms=\(fmt(s.latencyMs(99), 2)) max_ms=\(fmt(s.latencyMs(100), 2))"
-        line += " lag_p99_ms=\(fmt(s.lagMs(99), 3))"
+        var line = "OK=\(s.ok) ERR=\(s.errors) sent=\(s.sent) scheduled=\(s.scheduled) target_qps=\(Number.fixed(target, 1)) achieved_qps=\(Number.fixed(achieved, 1))"
+        line += " p50_ms=\(Number.fixed(s.latencyMs(50), 2)) p90_ms=\(Number.fixed(s.latencyMs(90), 2)) p99_ms=\(Number.fixed(s.latencyMs(99), 2)) max_ms=\(Number.fixed(s.latencyMs(100), 2))"
+        line += " lag_p99_ms=\(Number.fixed(s.lagMs(99), 3))"
         if !s.errorKinds.isEmpty {
             line += " errors=" + s.errorKinds.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
         }
         return line
-    }
-
-    static func fmt(_ v: Double, _ decimals: Int) -> String {
-        var scale = 1.0
-        for _ in 0..<decimals { scale *= 10 }
-        let r = (v * scale).rounded() / scale
-        if decimals == 0 { return String(Int(r)) }
-        var text = String(r)
-        if let dot = text.firstIndex(of: ".") {
-            let have = text.distance(from: dot, to: text.endIndex) - 1
-            if have < decimals { text += String(repeating: "0", count: decimals - have) }
-        }
-        return text
     }
 }
 

@@ -1,3 +1,4 @@
+import Platform
 /// How many forward passes make one CPU millisecond on this machine.
 ///
 /// Measured on thread CPU time, not wall time, so a busy machine that preempts the

@@ -1,3 +1,4 @@
+import Platform
 /// The simulated model: a small two-layer perceptron over Float32 that generates one
 /// token per step, autoregressively. Weights come from a fixed seed, so the same input
 /// and token count give the same output on every machine.

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Platform
 
 /// One inference request's work: generate `tokens` tokens at `workMs` CPU ms each.
 public struct Workload: Sendable {

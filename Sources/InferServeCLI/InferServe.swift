@@ -4,6 +4,7 @@ import NIOCore
 import Logging
 import NIOPosix
 import ToolSupport
+import Platform
 
 #if canImport(Glibc)
 import Glibc

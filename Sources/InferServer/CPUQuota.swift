@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 import NIOCore
-import ToolSupport
+import Platform
 
 /// The CPU a container may use, read from its cgroup: a pod limited to 500m has one
 /// useful compute thread, however many cores the node has.

@@ -1,4 +1,4 @@
-import InferModel
+import Platform
 import NIOPosix
 import Synchronization
 

@@ -1,5 +1,5 @@
 import HTTPTypes
-import InferModel
+import Platform
 import NIOCore
 import NIOHTTPTypes
 

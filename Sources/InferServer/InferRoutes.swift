@@ -1,7 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import InferModel
-import JSONLines
+import JSON
 import Logging
 import NIOCore
 import Synchronization

@@ -6,10 +6,10 @@ import Darwin
 import Hummingbird
 import HummingbirdCore
 import InferModel
+import Platform
 import Logging
 import NIOCore
 import ServiceLifecycle
-import ToolSupport
 
 /// infer-serve as a library: builds the application a test can run in-process, and
 /// runs it with calibration, signal handling and draining for the executable.

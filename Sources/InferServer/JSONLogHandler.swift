@@ -3,9 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import JSONLines
+import JSON
 import Logging
-import ToolSupport
+import Platform
 
 /// swift-log handler writing one JSON object per line to stderr:
 /// `{"ts":…,"level":…,"label":…,"msg":…, metadata…}`. Lines are handed whole to a
@@ -32,10 +32,8 @@ public struct JSONLogHandler: LogHandler {
 
     /// The one writer for every handler (every label) writing to stderr.
     static let stderrWriter = BackgroundWriter(fd: 2, capacity: 1 << 20, whenFull: .drop) { dropped in
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
         let notice = JSONObject()
-        notice.set("ts", .real(Double(ts.tv_sec) + Double(ts.tv_nsec / 1000) / 1e6))
+        notice.set("ts", .real((CPUClock.wallSeconds() * 1e6).rounded(.down) / 1e6))
         notice.set("level", .string("warning"))
         notice.set("label", .string("infer-serve"))
         notice.set("msg", .string("log lines dropped: stderr is read too slowly"))
@@ -47,10 +45,8 @@ public struct JSONLogHandler: LogHandler {
     public static func flush() { stderrWriter.finish() }
 
     public func log(event: LogEvent) {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
         let object = JSONObject()
-        object.set("ts", .real(Double(ts.tv_sec) + Double(ts.tv_nsec / 1000) / 1e6))
+        object.set("ts", .real((CPUClock.wallSeconds() * 1e6).rounded(.down) / 1e6))
         object.set("level", .string(event.level.rawValue))
         object.set("label", .string(label))
         object.set("msg", .string(event.message.description))

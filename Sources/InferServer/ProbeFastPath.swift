@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import HTTPTypes
-import InferModel
+import Platform
 import NIOCore
 import NIOHTTPTypes
 
@@ -94,9 +94,7 @@ struct HTTPDate {
     private var text = ""
 
     mutating func now() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        let s = Int(ts.tv_sec)
+        let s = CPUClock.wallWholeSeconds()
         if s != second {
             second = s
             text = HTTPDate.format(s)

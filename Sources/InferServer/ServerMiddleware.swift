@@ -1,7 +1,6 @@
 import HTTPTypes
 import Hummingbird
-import InferModel
-import JSONLines
+import Platform
 import Logging
 
 /// Wraps every request: turns thrown HTTP errors into `{"error": …}` bodies, stamps

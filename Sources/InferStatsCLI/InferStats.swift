@@ -1,7 +1,8 @@
 import ArgumentParser
-import JSONLines
+import Records
 import Stats
 import ToolSupport
+import Platform
 
 #if canImport(Glibc)
 import Glibc
@@ -154,11 +155,7 @@ struct InferStats: AsyncParsableCommand {
         return interrupts > 1 || now() > drainDeadline!
     }
 
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+    static func now() -> Double { Double(CPUClock.monotonicNanos()) / 1e9 }
 
     static func trapSIGINT() {
         var action = sigaction()

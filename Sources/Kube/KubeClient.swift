@@ -1,13 +1,13 @@
 import AsyncHTTPClient
 import FoundationEssentials
-import JSONLines
+import JSON
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOSSL
 import Subprocess
 import SystemPackage
-import ToolSupport
+import Platform
 
 /// The Kubernetes REST API over HTTPS: GET (list) and watch streams, with the
 /// cluster's CA, client certificates, bearer tokens or an exec credential plugin.

@@ -1,5 +1,5 @@
 import FoundationEssentials
-import ToolSupport
+import Platform
 import YAMLTree
 
 /// A kubeconfig file's clusters, users and contexts (kubectl's format), with file

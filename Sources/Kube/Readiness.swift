@@ -1,4 +1,4 @@
-import JSONLines
+import JSON
 
 /// Where a waited-on object stands: still waiting (and why), done, or failed for good.
 public enum Readiness: Equatable, Sendable {

@@ -1,4 +1,4 @@
-import JSONLines
+import JSON
 
 /// `kubectl rollout status`, rule for rule (kubectl's rollout_status.go), over the
 /// objects as the API returns them. Messages are kubectl's, so a user sees the same

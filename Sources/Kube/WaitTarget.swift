@@ -1,4 +1,4 @@
-import JSONLines
+import JSON
 
 /// What kube-wait waits on: `TYPE/NAME`, or pods by label selector.
 public struct WaitTarget: Sendable, Equatable, CustomStringConvertible {

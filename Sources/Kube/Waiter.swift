@@ -1,4 +1,3 @@
-import JSONLines
 import NIOCore
 
 /// Waits on several targets at once through list-then-watch, until all are done,

@@ -1,4 +1,4 @@
-import JSONLines
+import JSON
 
 /// One event of a `?watch=1` stream (one JSON object per line).
 public enum WatchEvent: Sendable {

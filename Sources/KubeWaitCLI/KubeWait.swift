@@ -1,7 +1,8 @@
 import ArgumentParser
 import Kube
-import JSONLines
+import JSON
 import ToolSupport
+import Platform
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import InferModel
+import Platform
 
 /// When each request is due, in seconds from the start: uniform (evenly spaced
 /// by the profile's rate) or Poisson (exponential gaps at that rate, repeatable for a

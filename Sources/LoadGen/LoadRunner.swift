@@ -1,11 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import JSONLines
+import Records
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import ToolSupport
+import Platform
 
 /// What a run is: the target, the schedule and the limits.
 public struct LoadPlan: Sendable {
@@ -136,9 +136,7 @@ public final class LoadRunner: @unchecked Sendable {
     // MARK: - Schedule
 
     private func start() {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        startWall = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        startWall = CPUClock.wallSeconds()
         startNanos = NIODeadline.now().uptimeNanoseconds
         advance()
         sweeper = loop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { _ in self.sweepTimeouts() }

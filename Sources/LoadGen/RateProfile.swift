@@ -1,4 +1,4 @@
-import ToolSupport
+import Platform
 
 /// How the target rate changes over a run: constant, a linear ramp, or steps.
 /// The profile is a pure function of time, so a schedule can be computed (and

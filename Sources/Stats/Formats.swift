@@ -1,4 +1,5 @@
-import JSONLines
+import JSON
+import Platform
 
 /// The output formats of a report. Windows (with `--interval`) come out one row at a
 /// time as they complete; the total comes last.

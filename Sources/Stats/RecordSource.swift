@@ -1,4 +1,4 @@
-import JSONLines
+import Records
 
 /// One input of records: a line reader and its decoder, with the next good record
 /// decoded ahead so several sources can be merged in time order.

@@ -1,3 +1,4 @@
+import Platform
 /// A self-contained SVG chart of a run over time: latency percentiles, offered and
 /// successful rate, errors, and requests per pod, in four panels on one time axis.
 /// Every line is labelled at its right end, so nothing needs a legend.

@@ -1,4 +1,4 @@
-import JSONLines
+import Records
 
 /// Reads decoded records into a total, optional windows and the per-window series a
 /// chart needs; counts and keeps the first few malformed lines. The caller feeds

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Platform
 
 #if canImport(Glibc)
 import Glibc
@@ -53,31 +54,4 @@ public enum ToolMain {
             exit(ExitStatus.failure)
         }
     }
-}
-
-/// The process environment as a dictionary, without Foundation.
-public enum ProcessEnvironment {
-    public static var current: [String: String] {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let pair = String(cString: entry)
-            if let eq = pair.firstIndex(of: "=") {
-                result[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
-            }
-            pointer += 1
-        }
-        return result
-    }
-}
-
-/// Writes `text` to standard error in one write(2), unbuffered.
-public func writeStderr(_ text: String) {
-    var bytes = Array(text.utf8)
-    bytes.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
-}
-
-/// The project's one version, which every tool's --version prints.
-public enum ToolVersion {
-    public static let current = "0.1.0"
 }

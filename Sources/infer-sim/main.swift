@@ -3,6 +3,7 @@ import InferServeCLI
 import InferStatsCLI
 import KubeWaitCLI
 import ToolSupport
+import Platform
 
 #if canImport(Glibc)
 import Glibc

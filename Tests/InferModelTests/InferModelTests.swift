@@ -1,4 +1,5 @@
 import InferModel
+import Platform
 import Testing
 
 @Suite struct ModelTests {

@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 @testable import InferServer
-import JSONLines
+import JSON
 import Logging
 import NIOCore
 import Testing

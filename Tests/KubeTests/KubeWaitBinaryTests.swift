@@ -1,9 +1,8 @@
 import Foundation
-import JSONLines
+import JSON
 @testable import Kube
 import TestSupport
 import Testing
-import ToolSupport
 
 /// The kube-wait binary against the test API server: kubeconfig auth of each kind,
 /// output, and exit statuses.

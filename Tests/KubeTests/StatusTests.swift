@@ -1,7 +1,7 @@
-import JSONLines
+import JSON
 @testable import Kube
 import Testing
-import ToolSupport
+import Platform
 
 /// Real API responses (captured from a v1.36 API server; see Fixtures/README.md of
 /// the team workspace) through kubectl's rollout rules.

@@ -1,9 +1,9 @@
 import Foundation
-import JSONLines
+import JSON
 @testable import Kube
 import NIOConcurrencyHelpers
 import Testing
-import ToolSupport
+import Platform
 
 /// kube-wait's waiter against an HTTPS API server started in the test, speaking the
 /// real wire format (captured objects, chunked watch streams, Status objects).

@@ -1,7 +1,6 @@
-import JSONLines
 @testable import Kube
 import Testing
-import ToolSupport
+import Platform
 
 @Suite struct WatchTests {
     static func events(_ fixture: String) throws -> [WatchEvent] {

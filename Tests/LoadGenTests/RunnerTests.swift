@@ -1,5 +1,6 @@
 import Foundation
-import JSONLines
+import JSON
+import Records
 import LoadGen
 import NIOConcurrencyHelpers
 import NIOCore

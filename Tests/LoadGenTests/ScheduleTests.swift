@@ -1,5 +1,5 @@
 import LoadGen
-import ToolSupport
+import Platform
 import Testing
 
 @Suite struct ScheduleTests {

@@ -1,4 +1,4 @@
-import JSONLines
+import Records
 @testable import Stats
 import Testing
 

@@ -1,4 +1,4 @@
-@_spi(Fuzzing) import JSONLines
+@_spi(Fuzzing) import Records
 
 /// libFuzzer's entry point: wherever RecordDecoder's fast path gives a verdict on a line,
 /// jansson must give the same one, with the same values. A disagreement traps, and

@@ -1,4 +1,5 @@
-import JSONLines
+import JSON
+import Records
 import Testing
 
 @Suite struct JSONObjectTests {

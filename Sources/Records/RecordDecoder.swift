@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import JSON
 
 /// Reads record lines (infer-records(5), man/man5/infer-records.5) at the rate infer-stats needs:
 /// a scanner for flat JSON objects of scalars handles the lines generators write,

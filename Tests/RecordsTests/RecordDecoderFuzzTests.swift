@@ -1,4 +1,4 @@
-@_spi(Fuzzing) import JSONLines
+@_spi(Fuzzing) import Records
 import Testing
 
 /// A differential fuzz test of the record decoder: the fast path claims to accept only
