@@ -17,12 +17,12 @@ MUTANTS='
 so-debug|Sources/LoadGen/LoadRunner.swift|s/(\.channelOption\(\.maxMessagesPerRead)/.channelOption(.socketOption(.tcp_nodelay), value: 1)\n            $1/|swift test --skip-build --filter HardeningTests/loadConnectsAsAnOrdinaryUser
 tokens-ignored|Sources/InferServer/InferRoutes.swift|s/budgetNanos\(tokens: tokens,/budgetNanos(tokens: 1,/|swift test --skip-build --filter MainPathTests/cpuCostIsTokensTimesWorkMs
 work-ms-unit|Sources/InferServer/InferRoutes.swift|s/workMs: config\.workMs,/workMs: config.workMs \/ 1000,/|swift test --skip-build --filter MainPathTests/cpuCostIsTokensTimesWorkMs
-write-error-swallowed|Sources/ToolSupport/LineWriter.swift|s/if failed\.errno != EPIPE \{ failure = failed\.errno \}/_ = failed/|swift test --skip-build --filter HardeningTests/statsReportsAFullDisk
+write-error-swallowed|Sources/Platform/LineWriter.swift|s/if failed\.errno != EPIPE \{ failure = failed\.errno \}/_ = failed/|swift test --skip-build --filter HardeningTests/statsReportsAFullDisk
 load-write-error-swallowed|Sources/InferLoadCLI/InferLoad.swift|s/if case \.failed\(let errno\) = finalState \{/if case .failed(let errno) = finalState, false {/|swift test --skip-build --filter HardeningTests/loadReportsAFullDisk
-records-on-the-loop|Sources/ToolSupport/BackgroundWriter.swift|s/started = pthread_create\(/started = false \&\& 0 == pthread_create(/|swift test --skip-build --filter HardeningTests/aStalledReader
+records-wait-for-the-reader|Sources/InferLoadCLI/InferLoad.swift|s/BackgroundWriter\(fd: 1, whenFull: \.wait\)/BackgroundWriter(fd: 1, capacity: 1, whenFull: .wait)/|swift test --skip-build --filter HardeningTests/aStalledReader
 bom-not-skipped|Sources/Stats/RecordSource.swift|s/if reader\.lineNumber == 1, RecordSource\.startsWithBOM/if false, RecordSource.startsWithBOM/|swift test --skip-build --filter HardeningTests/aLeadingByteOrderMark
 gaps-materialised|Sources/Stats/Windows.swift|s/if next - index > Windows\.longestEmptyRun \{/if false {/|swift test --skip-build --filter HardeningTests/farApartRecords
-age-ignores-clock|Sources/InferServer/ConnectionAge.swift|s/now\(\) &- openedAt >= maxAgeNanos/true/|swift test --skip-build --filter ConnectionAgeTests
+age-ignores-clock|Sources/InferServer/ConnectionAge.swift|s/now\(\) &- openedAt >= maxAgeNanos/true/|swift test --skip-build --filter ConnectionAgeTests/
 deploy-without-n|bin/deploy|s/kube_wait -n "\$NAMESPACE" /kube_wait /|Tests/Deploy/deploy-test.sh
 deploy-default-ns-no-hpa|bin/deploy|s/kube_wait -n "\$NAMESPACE" "deployment\/\$deployment" "hpa\/\$hpa"/kube_wait -n default "deployment\/\$deployment"/|Tests/Deploy/deploy-test.sh
 deploy-wrong-name|bin/deploy|s/"deployment\/\$deployment"/"deployment\/nonexistent"/|Tests/Deploy/deploy-test.sh
@@ -31,13 +31,15 @@ deploy-no-hpa-wait|bin/deploy|s/ "hpa\/\$hpa"//|Tests/Deploy/deploy-test.sh
 
 step "scratch copy in $SCRATCH (the files git tracks, as they are in the work tree)"
 mkdir -p "$SCRATCH"
-# What git ignores (.build*) is not copied: the scratch copy keeps a build folder of its own.
+# Everything but its build folders goes, so files moved or deleted here are gone there too;
+# what git ignores (.build*) is not copied: the scratch copy keeps a build folder of its own.
+find "$SCRATCH" -mindepth 1 -maxdepth 1 ! -name '.build*' ! -name 'mutant-*.log' ! -name build.log -exec rm -rf {} +
 git ls-files -z | tar --null -T - -cf - | tar -C "$SCRATCH" -xf -
 cd "$SCRATCH"
 step "building the unmutated copy (the first time from clean)"
 swift build --build-tests >"$SCRATCH/build.log" 2>&1 || die "the unmutated copy does not build: $SCRATCH/build.log"
 
-caught=() survived=()
+caught=() survived=() unbuilt=()
 while IFS='|' read -r name file perl check; do
   [ -n "$name" ] || continue
   if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
@@ -49,7 +51,11 @@ while IFS='|' read -r name file perl check; do
   fi
   step "mutant $name: $file; checking with: $check"
   log="$SCRATCH/mutant-$name.log"
-  if swift build --build-tests >"$log" 2>&1 && bash -c "$check" >>"$log" 2>&1; then
+  # A mutant that does not compile proves nothing about the tests: it is its own failure.
+  if ! swift build --build-tests >"$log" 2>&1; then
+    unbuilt+=("$name")
+    step "DID NOT BUILD: $name (log: $log): fix its pattern"
+  elif bash -c "$check" >>"$log" 2>&1; then
     survived+=("$name")
     step "SURVIVED: $name (log: $log)"
   else
@@ -59,6 +65,7 @@ while IFS='|' read -r name file perl check; do
   mv "$file.orig" "$file"
 done <<<"$MUTANTS"
 swift build --build-tests >/dev/null 2>&1 || true  # leave the copy built unmutated
-printf '%d mutants: %d caught (%s), %d survived (%s)\n' $(( ${#caught[@]} + ${#survived[@]} )) \
-  ${#caught[@]} "${caught[*]:-}" ${#survived[@]} "${survived[*]:-}"
-[ ${#survived[@]} -eq 0 ]
+printf '%d mutants: %d caught (%s), %d survived (%s), %d did not build (%s)\n' \
+  $(( ${#caught[@]} + ${#survived[@]} + ${#unbuilt[@]} )) ${#caught[@]} "${caught[*]:-}" \
+  ${#survived[@]} "${survived[*]:-}" ${#unbuilt[@]} "${unbuilt[*]:-}"
+[ ${#survived[@]} -eq 0 ] && [ ${#unbuilt[@]} -eq 0 ]

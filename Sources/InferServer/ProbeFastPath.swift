@@ -30,12 +30,19 @@ final class ProbeFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// Routed requests whose response has not ended.
     private var forwarded = 0
     private var answering: (route: String, close: Bool, start: UInt64)?
-    private var date = HTTPDate()
+    private var date: HTTPDate
+    private let now: () -> UInt64
 
-    init(answer: @escaping Answer, metrics: ServerMetrics, pod: String) {
+    /// - Parameters:
+    ///   - now: monotonic nanoseconds, for the probe's latency metric;
+    ///   - wallSeconds: Unix seconds, for the Date header (tests pass their own clocks).
+    init(answer: @escaping Answer, metrics: ServerMetrics, pod: String,
+         now: @escaping () -> UInt64 = CPUClock.monotonicNanos, wallSeconds: @escaping () -> Int = CPUClock.wallWholeSeconds) {
         self.answer = answer
         self.metrics = metrics
         self.pod = pod
+        self.now = now
+        date = HTTPDate(wallSeconds: wallSeconds)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -44,7 +51,7 @@ final class ProbeFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             if forwarded == 0, answering == nil, request.method == .get, let path = request.path,
                answer(path) != nil {
                 let close = request.headerFields[.connection]?.lowercased() == "close"
-                answering = (path, close, CPUClock.monotonicNanos())
+                answering = (path, close, now())
                 return
             }
             forwarded += 1
@@ -78,7 +85,7 @@ final class ProbeFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         } else {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
-        metrics.recordRequest(route: probe.route, status: Int(status.code), nanoseconds: Int64(CPUClock.monotonicNanos() - probe.start))
+        metrics.recordRequest(route: probe.route, status: Int(status.code), nanoseconds: Int64(now() &- probe.start))
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -92,9 +99,12 @@ final class ProbeFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 struct HTTPDate {
     private var second = -1
     private var text = ""
+    private let wallSeconds: () -> Int
+
+    init(wallSeconds: @escaping () -> Int = CPUClock.wallWholeSeconds) { self.wallSeconds = wallSeconds }
 
     mutating func now() -> String {
-        let s = CPUClock.wallWholeSeconds()
+        let s = wallSeconds()
         if s != second {
             second = s
             text = HTTPDate.format(s)
