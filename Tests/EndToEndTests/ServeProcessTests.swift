@@ -76,15 +76,8 @@ import Testing
         kill(process.processIdentifier, SIGTERM)
         try await Task.sleep(for: .milliseconds(200))
         // The listener is closed: a new connection is refused while the old ones finish.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        let refused = rc != 0 && errno == ECONNREFUSED
+        let (fd, error) = Tools.connectLoopback(port: port)
+        let refused = error == ECONNREFUSED
         close(fd)
         #expect(refused, "new connection accepted during drain")
 
