@@ -14,7 +14,7 @@ SCRATCH=${SCRATCH:-/tmp/k8s-inference-sim-mutants}
 # NAME | FILE | perl substitution | check (run in the scratch copy)
 # shellcheck disable=SC2016  # the $ are perl's and the scripts', not this shell's
 MUTANTS='
-so-debug|Sources/LoadGen/LoadRunner.swift|s/(\.channelOption\(\.maxMessagesPerRead)/.channelOption(.socketOption(.tcp_nodelay), value: 1)\n            $1/|swift test --skip-build --filter HardeningTests/loadConnectsAsAnOrdinaryUser
+so-debug|Sources/LoadGen/LoadRunner+Connection.swift|s/(\.channelOption\(\.maxMessagesPerRead)/.channelOption(.socketOption(.tcp_nodelay), value: 1)\n            $1/|swift test --skip-build --filter HardeningTests/loadConnectsAsAnOrdinaryUser
 tokens-ignored|Sources/InferServer/InferRoutes.swift|s/budgetNanos\(tokens: tokens,/budgetNanos(tokens: 1,/|swift test --skip-build --filter MainPathTests/cpuCostIsTokensTimesWorkMs
 work-ms-unit|Sources/InferServer/InferRoutes.swift|s/workMs: config\.workMs,/workMs: config.workMs \/ 1000,/|swift test --skip-build --filter MainPathTests/cpuCostIsTokensTimesWorkMs
 write-error-swallowed|Sources/Platform/LineWriter.swift|s/if failed\.errno != EPIPE \{ failure = failed\.errno \}/_ = failed/|swift test --skip-build --filter HardeningTests/statsReportsAFullDisk
@@ -23,6 +23,7 @@ records-wait-for-the-reader|Sources/InferLoadCLI/InferLoad.swift|s/BackgroundWri
 bom-not-skipped|Sources/Stats/RecordSource.swift|s/if reader\.lineNumber == 1, RecordSource\.startsWithBOM/if false, RecordSource.startsWithBOM/|swift test --skip-build --filter HardeningTests/aLeadingByteOrderMark
 gaps-materialised|Sources/Stats/Windows.swift|s/if next - index > Windows\.longestEmptyRun \{/if false {/|swift test --skip-build --filter HardeningTests/farApartRecords
 age-ignores-clock|Sources/InferServer/ConnectionAge.swift|s/now\(\) &- openedAt >= maxAgeNanos/true/|swift test --skip-build --filter ConnectionAgeTests/
+opened-after-cancel-left-open|Sources/LoadGen/ConnectionStateMachine.swift|s/state = \.closed\n            return \.close\n        \}\n        request\.sent/return .none\n        }\n        request.sent/|swift test --skip-build --filter ConnectionStateMachineTests
 deploy-without-n|bin/deploy|s/kube_wait -n "\$NAMESPACE" /kube_wait /|Tests/Deploy/deploy-test.sh
 deploy-default-ns-no-hpa|bin/deploy|s/kube_wait -n "\$NAMESPACE" "deployment\/\$deployment" "hpa\/\$hpa"/kube_wait -n default "deployment\/\$deployment"/|Tests/Deploy/deploy-test.sh
 deploy-wrong-name|bin/deploy|s/"deployment\/\$deployment"/"deployment\/nonexistent"/|Tests/Deploy/deploy-test.sh

@@ -117,7 +117,7 @@ import Testing
         try server.run()
         defer { server.terminate() }
         // Read up to the "listening" line, then stop reading: the pipe fills after ~450 lines,
-        // the log's own buffer (1 MiB) after ~7,500.
+        // the log's own buffer (1 MiB) after ~7,500 of the 9,000.
         var seen = Data()
         var port: Int?
         while port == nil {
@@ -132,13 +132,13 @@ import Testing
         }
         let listening = try #require(port)
         let result = try Tools.run("infer-load", ["--host", "http://127.0.0.1:\(listening)", "--path", "/healthz",
-                                                  "--qps", "2000", "--seconds", "5", "--timeout", "2", "--connections", "1024"])
+                                                  "--qps", "1500", "--seconds", "6", "--timeout", "2", "--connections", "1024"])
         #expect(result.status == 0)
         // A log written on the event loop stalled the server once the pipe was full: from
-        // then on every request timed out (~450 of 10,000 answered). A busy machine may
-        // still shed a few as overload; none may time out.
+        // then on every request timed out (~450 of 9,000 answered). A busy machine (the
+        // suite runs in parallel) may shed some as overload; none may time out.
         let ok = try #require(Self.summaryValue(result.stderr, "OK"), "\(result.stderr)")
-        #expect(ok >= 9_500, "requests were held up by the log: \(result.stderr)")
+        #expect(ok >= 6_000, "requests were held up by the log: \(result.stderr)")
         #expect(!result.stderr.contains("timeout"), "\(result.stderr)")
         // Once read again, the log says how many lines it had to drop (with the next line it logs).
         let log = Collected()

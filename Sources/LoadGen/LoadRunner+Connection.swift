@@ -1,0 +1,143 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One keep-alive connection: its protocol state (`ConnectionStateMachine`) and its
+/// channel once connected. Touched only on the runner's loop.
+final class Connection {
+    var machine: ConnectionStateMachine
+    var channel: (any Channel)?
+
+    init(opening request: InFlight) { machine = ConnectionStateMachine(opening: request) }
+}
+
+/// Connections: opening them, carrying out what their state machine says, and the
+/// events that drive it (responses, failures, timeouts, cancellation). On the loop.
+extension LoadRunner {
+    func open(with request: InFlight) {
+        let connection = Connection(opening: request)
+        connections.append(connection)
+        inFlight += 1
+        let bootstrap = ClientBootstrap(group: loop)
+            // No TCP_NODELAY here: ClientBootstrap sets it (at IPPROTO_TCP). `.socketOption`
+            // would set it at SOL_SOCKET, where its number is SO_DEBUG: EACCES for non-root.
+            // One read per readable event: a response fits one read, and a second read
+            // would only meet EAGAIN (a wasted syscall per request).
+            .channelOption(.maxMessagesPerRead, value: 1)
+            .connectTimeout(.nanoseconds(Int64(timeoutNanos)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // NIO's response decoder (llhttp), fed by a writer of the request's
+                    // bytes encoded once: every request of a run is the same.
+                    try channel.pipeline.syncOperations.addHandlers([
+                        PreEncodedRequestWriter(bytes: self.requestBytes),
+                        ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)),
+                        ResponseHandler(runner: self, connection: connection),
+                    ])
+                }
+            }
+        let future = resolved.map { bootstrap.connect(to: $0) } ?? bootstrap.connect(host: plan.target.host, port: plan.target.port)
+        future.whenComplete { result in
+            switch result {
+            case .success(let channel):
+                if self.resolved == nil { self.resolved = channel.remoteAddress }
+                connection.channel = channel
+                self.apply(connection.machine.connected(at: NIODeadline.now().uptimeNanoseconds), on: connection)
+            case .failure(let error):
+                let kind = LoadRunner.connectErrorKind(error)
+                if connection.machine.request != nil {
+                    self.explain(kind, kind == "timeout"
+                        ? "connect to \(self.plan.target.authority): no connection within \(self.plan.timeout) s (--timeout)"
+                        : "connect to \(self.plan.target.authority): \(LoadRunner.describe(error))")
+                }
+                self.remove(connection)
+                self.apply(connection.machine.connectFailed(kind: kind), on: connection)
+            }
+            self.finishIfDone()
+        }
+    }
+
+    /// Carries out what a connection's state machine decided.
+    func apply(_ action: ConnectionStateMachine.Action, on connection: Connection) {
+        switch action {
+        case .none:
+            break
+        case .send:
+            summary.didSend()
+            // The head tells the decoder a response is due (and to what method); the
+            // pre-encoded writer below it puts the whole request on the wire.
+            connection.channel?.write(HTTPClientRequestPart.head(requestHead), promise: nil)
+            connection.channel?.flush()
+        case .release:
+            release(connection)
+        case .close:
+            close(connection)
+        case .record(let outcome, let thenClose):
+            inFlight -= 1
+            // Record before closing: a close can fire channelInactive, and so finishIfDone,
+            // at once. A record can end the run (closed output): the machine is then closed.
+            emit(outcome)
+            if thenClose { close(connection) } else if connection.machine.isIdle { release(connection) }
+        }
+    }
+
+    /// A connection is free again: reuse it, or close it when the run is over.
+    private func release(_ connection: Connection) {
+        if scheduleDone {
+            apply(connection.machine.closeIfIdle(), on: connection)
+        } else {
+            idle.append(connection)
+        }
+    }
+
+    private func close(_ connection: Connection) {
+        remove(connection)
+        connection.channel?.close(promise: nil)
+    }
+
+    private func remove(_ connection: Connection) {
+        if let i = connections.firstIndex(where: { $0 === connection }) { connections.remove(at: i) }
+        if let i = idle.firstIndex(where: { $0 === connection }) { idle.remove(at: i) }
+    }
+
+    // MARK: - Events (from ResponseHandler, the timeout sweeper, stop())
+
+    func responseEnded(_ connection: Connection) {
+        apply(connection.machine.responseEnded(), on: connection)
+        finishIfDone()
+    }
+
+    func failed(_ connection: Connection, kind: String, cause: String? = nil) {
+        if connection.machine.request != nil, kind == "reset" || kind == "protocol" {
+            explain(kind, "\(plan.target.authority): \(cause ?? "the server closed the connection before the response ended")")
+        }
+        // The machine is closed before the channel is: a channelInactive fired by that
+        // close finds nothing left to report.
+        apply(connection.machine.failed(kind: kind), on: connection)
+        finishIfDone()
+    }
+
+    func sweepTimeouts() {
+        let now = NIODeadline.now().uptimeNanoseconds
+        for connection in connections {
+            if case .awaitingResponse(let response) = connection.machine.state, now &- response.request.sent > timeoutNanos {
+                explain("timeout", "no response within \(plan.timeout) s (--timeout)")
+                failed(connection, kind: "timeout")
+            }
+        }
+    }
+
+    func cancelInFlight() {
+        for connection in connections where connection.machine.request != nil {
+            failed(connection, kind: "cancelled")
+        }
+        finishIfDone()
+    }
+
+    /// Output is gone: nothing more can be recorded, so stop at once.
+    func cancelAll() {
+        for connection in connections { apply(connection.machine.abandon(), on: connection) }
+        inFlight = 0
+        finishIfDone()
+    }
+}
