@@ -25,21 +25,21 @@ struct InferServe: AsyncParsableCommand {
         version: InferServer.version
     )
 
-    @Option(help: "Address to listen on (INFER_HOST; default 0.0.0.0).") var host: String?
-    @Option(help: "TCP port; 0 picks a free one (INFER_PORT; default 8080).") var port: String?
-    @Option(name: .customLong("work-ms"), help: "CPU milliseconds of model work per token (INFER_WORK_MS; default 10).") var workMs: String?
-    @Option(help: "Tokens per request when the request does not say (INFER_TOKENS; default 1).") var tokens: String?
-    @Option(name: .customLong("max-tokens"), help: "Largest tokens a request may ask for (INFER_MAX_TOKENS; default 64).") var maxTokens: String?
-    @Option(help: "Lognormal sigma of per-request cost, e.g. 0.3; 0 = none (INFER_JITTER; default 0).") var jitter: String?
-    @Option(name: .customLong("error-rate"), help: "Fraction of /infer answered 500 on purpose, 0 to 1 (INFER_ERROR_RATE; default 0).") var errorRate: String?
-    @Option(help: "Compute threads; 0 = from the cgroup CPU quota, else the cores (INFER_WORKERS; default 0).") var workers: String?
-    @Option(name: .customLong("max-queue"), help: "Requests queued beyond busy workers before 503 (INFER_MAX_QUEUE; default 32).") var maxQueue: String?
-    @Option(name: .customLong("max-body"), help: "Largest request body in bytes; more is 413 (INFER_MAX_BODY; default 1048576).") var maxBody: String?
-    @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle or stalled connection is closed (INFER_IDLE_TIMEOUT; default 30).") var idleTimeout: String?
-    @Option(name: .customLong("max-connection-age"), help: "Seconds before a keep-alive connection is closed after its next response, so a Service rebalances clients; 0 = never (INFER_MAX_CONNECTION_AGE; default 0).") var maxConnectionAge: String?
-    @Option(name: .customLong("drain-seconds"), help: "Seconds in-flight requests may take after SIGTERM (INFER_DRAIN_SECONDS; default 10).") var drainSeconds: String?
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (INFER_LOG_LEVEL; default info).") var logLevel: String?
-    @Flag(name: .customLong("access-log"), inversion: .prefixedNo, help: "Log one line per request (INFER_ACCESS_LOG; default off).") var accessLog: Bool?
+    @Option(help: ArgumentHelp(ServerConfig.help("host"))) var host: String?
+    @Option(help: ArgumentHelp(ServerConfig.help("port"))) var port: String?
+    @Option(name: .customLong("work-ms"), help: ArgumentHelp(ServerConfig.help("work-ms"))) var workMs: String?
+    @Option(help: ArgumentHelp(ServerConfig.help("tokens"))) var tokens: String?
+    @Option(name: .customLong("max-tokens"), help: ArgumentHelp(ServerConfig.help("max-tokens"))) var maxTokens: String?
+    @Option(help: ArgumentHelp(ServerConfig.help("jitter"))) var jitter: String?
+    @Option(name: .customLong("error-rate"), help: ArgumentHelp(ServerConfig.help("error-rate"))) var errorRate: String?
+    @Option(help: ArgumentHelp(ServerConfig.help("workers"))) var workers: String?
+    @Option(name: .customLong("max-queue"), help: ArgumentHelp(ServerConfig.help("max-queue"))) var maxQueue: String?
+    @Option(name: .customLong("max-body"), help: ArgumentHelp(ServerConfig.help("max-body"))) var maxBody: String?
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(ServerConfig.help("idle-timeout"))) var idleTimeout: String?
+    @Option(name: .customLong("max-connection-age"), help: ArgumentHelp(ServerConfig.help("max-connection-age"))) var maxConnectionAge: String?
+    @Option(name: .customLong("drain-seconds"), help: ArgumentHelp(ServerConfig.help("drain-seconds"))) var drainSeconds: String?
+    @Option(name: .customLong("log-level"), help: ArgumentHelp(ServerConfig.help("log-level"))) var logLevel: String?
+    @Flag(name: .customLong("access-log"), inversion: .prefixedNo, help: ArgumentHelp(ServerConfig.help("access-log"))) var accessLog: Bool?
 
     func flags() -> [String: String] {
         var flags: [String: String] = [:]

@@ -1,3 +1,5 @@
+import Platform
+
 /// infer-serve's settings. Each has a flag and an environment variable of the same
 /// name (`--work-ms` / `INFER_WORK_MS`), so a ConfigMap sets what a person sets by hand;
 /// a flag wins over the environment.
@@ -29,34 +31,77 @@ public struct ServerConfig: Sendable, Equatable {
 
     public init() {}
 
-    /// One setting as it is named on the command line and in the environment.
+    /// One setting: its flag and environment variable, its help, how a value is read
+    /// into the configuration and how the configuration shows it. `--help`, the log line
+    /// at start and the environment overrides all come from `settings`.
     public struct Setting: Sendable {
         public let flag: String
-        public var env: String { "INFER_" + String(flag.uppercased().map { $0 == "-" ? "_" : $0 }) }
+        /// What it does, without the env var and default (`help(_:)` adds them).
+        public let summary: String
         let apply: @Sendable (inout ServerConfig, String) throws -> Void
+        let show: @Sendable (ServerConfig) -> String
+
+        init(_ flag: String, _ summary: String, show: @escaping @Sendable (ServerConfig) -> String,
+             apply: @escaping @Sendable (inout ServerConfig, String) throws -> Void) {
+            self.flag = flag
+            self.summary = summary
+            self.show = show
+            self.apply = apply
+        }
+
+        public var env: String { "INFER_" + String(flag.uppercased().map { $0 == "-" ? "_" : $0 }) }
+        /// The value as the log line shows it (and as the setting reads it back).
+        public func value(in config: ServerConfig) -> String { show(config) }
     }
 
     /// Every setting, in the order `--help` and the man page list them.
     public static let settings: [Setting] = [
-        .init(flag: "host") { c, v in c.host = try nonEmpty(v, "host") },
-        .init(flag: "port") { c, v in c.port = try integer(v, "port", 0...65535) },
-        .init(flag: "work-ms") { c, v in c.workMs = try number(v, "work-ms", 0.001...60_000) },
-        .init(flag: "tokens") { c, v in c.defaultTokens = try integer(v, "tokens", 1...100_000) },
-        .init(flag: "max-tokens") { c, v in c.maxTokens = try integer(v, "max-tokens", 1...100_000) },
-        .init(flag: "jitter") { c, v in c.jitter = try number(v, "jitter", 0...3) },
-        .init(flag: "error-rate") { c, v in c.errorRate = try number(v, "error-rate", 0...1) },
-        .init(flag: "workers") { c, v in c.workers = try integer(v, "workers", 0...1024) },
-        .init(flag: "max-queue") { c, v in c.maxQueue = try integer(v, "max-queue", 0...1_000_000) },
-        .init(flag: "max-body") { c, v in c.maxBody = try integer(v, "max-body", 1...(1 << 30)) },
-        .init(flag: "idle-timeout") { c, v in c.idleTimeout = try number(v, "idle-timeout", 0.01...86_400) },
-        .init(flag: "max-connection-age") { c, v in c.maxConnectionAge = try number(v, "max-connection-age", 0...86_400) },
-        .init(flag: "drain-seconds") { c, v in c.drainSeconds = try number(v, "drain-seconds", 0...3_600) },
-        .init(flag: "log-level") { c, v in
+        .init("host", "Address to listen on", show: { $0.host }) { c, v in c.host = try nonEmpty(v, "host") },
+        .init("port", "TCP port; 0 picks a free one", show: { String($0.port) }) { c, v in c.port = try integer(v, "port", 0...65535) },
+        .init("work-ms", "CPU milliseconds of model work per token", show: { format($0.workMs) }) { c, v in
+            c.workMs = try number(v, "work-ms", 0.001...60_000)
+        },
+        .init("tokens", "Tokens per request when the request does not say", show: { String($0.defaultTokens) }) { c, v in
+            c.defaultTokens = try integer(v, "tokens", 1...100_000)
+        },
+        .init("max-tokens", "Largest tokens a request may ask for", show: { String($0.maxTokens) }) { c, v in
+            c.maxTokens = try integer(v, "max-tokens", 1...100_000)
+        },
+        .init("jitter", "Lognormal sigma of per-request cost, e.g. 0.3; 0 = none", show: { format($0.jitter) }) { c, v in
+            c.jitter = try number(v, "jitter", 0...3)
+        },
+        .init("error-rate", "Fraction of /infer answered 500 on purpose, 0 to 1", show: { format($0.errorRate) }) { c, v in
+            c.errorRate = try number(v, "error-rate", 0...1)
+        },
+        .init("workers", "Compute threads; 0 = from the cgroup CPU quota, else the cores", show: { String($0.workers) }) { c, v in
+            c.workers = try integer(v, "workers", 0...1024)
+        },
+        .init("max-queue", "Requests queued beyond busy workers before 503", show: { String($0.maxQueue) }) { c, v in
+            c.maxQueue = try integer(v, "max-queue", 0...1_000_000)
+        },
+        .init("max-body", "Largest request body in bytes; more is 413", show: { String($0.maxBody) }) { c, v in
+            c.maxBody = try integer(v, "max-body", 1...(1 << 30))
+        },
+        .init("idle-timeout", "Seconds before an idle or stalled connection is closed", show: { format($0.idleTimeout) }) { c, v in
+            c.idleTimeout = try number(v, "idle-timeout", 0.01...86_400)
+        },
+        .init("max-connection-age", "Seconds before a keep-alive connection is closed after its next response, so a Service rebalances clients; 0 = never",
+              show: { format($0.maxConnectionAge) }) { c, v in c.maxConnectionAge = try number(v, "max-connection-age", 0...86_400) },
+        .init("drain-seconds", "Seconds in-flight requests may take after SIGTERM", show: { format($0.drainSeconds) }) { c, v in
+            c.drainSeconds = try number(v, "drain-seconds", 0...3_600)
+        },
+        .init("log-level", "trace, debug, info, notice, warning, error or critical", show: { $0.logLevel }) { c, v in
             guard logLevels.contains(v) else { throw ConfigError(flag: "log-level", value: v, expected: "one of " + logLevels.joined(separator: ", ")) }
             c.logLevel = v
         },
-        .init(flag: "access-log") { c, v in c.accessLog = try boolean(v, "access-log") },
+        .init("access-log", "Log one line per request", show: { String($0.accessLog) }) { c, v in c.accessLog = try boolean(v, "access-log") },
     ]
+
+    /// `--help` text of a setting: what it does, its env var and its default.
+    public static func help(_ flag: String) -> String {
+        guard let setting = settings.first(where: { $0.flag == flag }) else { return "" }
+        return "\(setting.summary) (\(setting.env); default \(setting.value(in: ServerConfig())))."
+    }
 
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
@@ -83,14 +128,9 @@ public struct ServerConfig: Sendable, Equatable {
         return config
     }
 
-    /// The effective configuration as log metadata, logged once at start.
+    /// The effective configuration as log metadata, logged once at start: every setting.
     public var summary: [(String, String)] {
-        [("host", host), ("port", String(port)), ("work_ms", String(workMs)), ("tokens", String(defaultTokens)),
-         ("max_tokens", String(maxTokens)), ("jitter", String(jitter)), ("error_rate", String(errorRate)),
-         ("workers", String(workers)), ("max_queue", String(maxQueue)), ("max_body", String(maxBody)),
-         ("idle_timeout", String(idleTimeout)), ("max_connection_age", String(maxConnectionAge)),
-         ("drain_seconds", String(drainSeconds)),
-         ("log_level", logLevel), ("access_log", String(accessLog))]
+        Self.settings.map { (String($0.flag.map { $0 == "-" ? "_" : $0 }), $0.value(in: self)) }
     }
 
     private static func nonEmpty(_ v: String, _ flag: String) throws(ConfigError) -> String {
@@ -120,9 +160,7 @@ public struct ServerConfig: Sendable, Equatable {
         }
     }
 
-    private static func format(_ d: Double) -> String {
-        d == d.rounded() ? String(Int(d)) : String(d)
-    }
+    private static func format(_ d: Double) -> String { Number.trimmed(d) }
 }
 
 /// An invalid setting: names it, the value given and what would be accepted.
