@@ -56,7 +56,8 @@ while IFS='|' read -r name file perl check; do
   if ! swift build --build-tests >"$log" 2>&1; then
     unbuilt+=("$name")
     step "DID NOT BUILD: $name (log: $log): fix its pattern"
-  elif bash -c "$check" >>"$log" 2>&1; then
+  # Bounded: a mutant can make a test run away (gaps-materialised allocates without end).
+  elif timeout 600 bash -c "$check" >>"$log" 2>&1; then
     survived+=("$name")
     step "SURVIVED: $name (log: $log)"
   else

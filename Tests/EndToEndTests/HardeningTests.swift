@@ -5,7 +5,9 @@ import Testing
 /// Where a new user broke the tools: as an ordinary user, on a full disk, behind a
 /// stalled reader, with far-apart timestamps and a byte-order mark. Each test failed
 /// before its fix.
-@Suite struct HardeningTests {
+// Serialized: the stalled-reader and access-log tests each load the machine, and the
+// first measures scheduling lag.
+@Suite(.serialized) struct HardeningTests {
     static func record(_ ts: Double, seq: Int = 0) -> String {
         #"{"ts":\#(ts),"seq":\#(seq),"latency_ms":1.5,"service_ms":1.0,"status":200,"bytes":10,"error":null,"pod":"p"}"#
     }
@@ -91,8 +93,8 @@ import Testing
         let (server, port) = try Tools.startServer(["--work-ms", "1"])
         defer { server.terminate() }
         try Tools.waitReady(port: port)
-        // 600/s for 5 s; the reader sleeps 3 s, long after the 64 KiB pipe is full (~0.7 s).
-        let result = try Tools.bash(#""$0" --host "http://127.0.0.1:$1" --path /healthz --qps 600 --seconds 5 --connections 1024 | (sleep 3; cat)"#,
+        // 600/s for 5 s; the reader sleeps 4 s, long after the 64 KiB pipe is full (~0.7 s).
+        let result = try Tools.bash(#""$0" --host "http://127.0.0.1:$1" --path /healthz --qps 600 --seconds 5 --connections 1024 | (sleep 4; cat)"#,
                                     [Tools.path("infer-load"), String(port)])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
@@ -102,10 +104,11 @@ import Testing
             return Int(line[r].dropFirst(6))
         })
         #expect(seqs == Set(0..<3000))
-        // Writing on the event loop, the stall showed as ~2.3 s of schedule lag (bounded
-        // here for a busy machine running the suite in parallel).
+        // Writing on the event loop, the stall showed as ~3.3 s of schedule lag; alone this
+        // run's is under 5 ms, and the bound leaves room for a busy machine running the
+        // other suites in parallel.
         let lag = try #require(Self.summaryValue(result.stderr, "lag_p99_ms"), "\(result.stderr)")
-        #expect(lag < 500, "p99 schedule lag \(lag) ms behind a stalled reader")
+        #expect(lag < 1_500, "p99 schedule lag \(lag) ms behind a stalled reader")
     }
 
     @Test(.timeLimit(.minutes(1)))
@@ -171,7 +174,9 @@ import Testing
         // Max RSS of infer-stats alone: python3 waits for it as its only child.
         let measure = #"""
             import resource, subprocess, sys
-            run = subprocess.run(sys.argv[1:], input=sys.stdin.buffer.read(), capture_output=True)
+            # Bounded, so a regression fails here instead of swapping the machine for hours.
+            limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+            run = subprocess.run(sys.argv[1:], input=sys.stdin.buffer.read(), capture_output=True, timeout=60, preexec_fn=limit)
             sys.stdout.buffer.write(run.stdout)
             sys.stderr.write("maxrss_kb=%d exit=%d\n" % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, run.returncode))
             """#
