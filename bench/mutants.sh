@@ -40,6 +40,14 @@ cd "$SCRATCH"
 step "building the unmutated copy (the first time from clean)"
 swift build --build-tests >"$SCRATCH/build.log" 2>&1 || die "the unmutated copy does not build: $SCRATCH/build.log"
 
+# Every check must pass on the unmutated copy, or its failure under a mutant proves nothing.
+step "baseline: each check on the unmutated copy"
+while IFS='|' read -r name _ _ check; do
+  [ -n "$name" ] || continue
+  if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
+  timeout 600 bash -c "$check" >"$SCRATCH/baseline-$name.log" 2>&1 || die "the check of $name fails unmutated: $SCRATCH/baseline-$name.log"
+done <<<"$MUTANTS"
+
 caught=() survived=() unbuilt=()
 while IFS='|' read -r name file perl check; do
   [ -n "$name" ] || continue
@@ -65,6 +73,7 @@ while IFS='|' read -r name file perl check; do
     step "caught: $name"
   fi
   mv "$file.orig" "$file"
+  touch "$file"  # a new mtime: the next build must compile the restored file, not keep the mutant
 done <<<"$MUTANTS"
 swift build --build-tests >/dev/null 2>&1 || true  # leave the copy built unmutated
 printf '%d mutants: %d caught (%s), %d survived (%s), %d did not build (%s)\n' \
