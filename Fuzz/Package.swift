@@ -12,6 +12,7 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .target(name: "JSON", dependencies: ["CJansson"]),
         .target(name: "Records", dependencies: ["JSON"]),
-        .executableTarget(name: "record-decoder-fuzzer", dependencies: ["Records"]),
+        .target(name: "CFuzzer"),
+        .executableTarget(name: "record-decoder-fuzzer", dependencies: ["Records", "CFuzzer"]),
     ]
 )

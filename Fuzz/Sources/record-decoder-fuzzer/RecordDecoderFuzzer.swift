@@ -1,10 +1,12 @@
+import CFuzzer
+#if canImport(Glibc)
+import Glibc
+#endif
 @_spi(Fuzzing) import Records
 
-/// libFuzzer's entry point: wherever RecordDecoder's fast path gives a verdict on a line,
-/// jansson must give the same one, with the same values. A disagreement traps, and
-/// libFuzzer keeps the input that caused it.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func recordDecoderFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+/// Wherever RecordDecoder's fast path gives a verdict on a line, jansson must give the
+/// same one, with the same values. A disagreement traps, and libFuzzer keeps the input.
+func recordDecoderFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let line = UnsafeRawBufferPointer(start: data, count: size)
     var fast = RecordDecoder(), reference = RecordDecoder()
     guard let verdict = fast.decodeFastPathOnly(line) else { return 0 }  // handed to jansson: nothing to compare
@@ -17,4 +19,14 @@ public func recordDecoderFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> I
     precondition(fast.hasError == reference.hasError && (!fast.hasError || fast.errorBytes == reference.errorBytes), "error differs")
     precondition(fast.hasPod == reference.hasPod && (!fast.hasPod || fast.podBytes == reference.podBytes), "pod differs")
     return 0
+}
+
+@main
+enum RecordDecoderFuzzerMain {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        let status = LLVMFuzzerRunDriver(&argc, &argv) { data, size in recordDecoderFuzzer(data, size) }
+        exit(status)
+    }
 }
