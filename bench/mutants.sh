@@ -19,7 +19,7 @@ tokens-ignored|Sources/InferServer/InferRoutes.swift|s/budgetNanos\(tokens: toke
 work-ms-unit|Sources/InferServer/InferRoutes.swift|s/workMs: config\.workMs,/workMs: config.workMs \/ 1000,/|swift test --skip-build --filter MainPathTests/cpuCostIsTokensTimesWorkMs
 write-error-swallowed|Sources/Platform/LineWriter.swift|s/if failed\.errno != EPIPE \{ failure = failed\.errno \}/_ = failed/|swift test --skip-build --filter HardeningTests/statsReportsAFullDisk
 load-write-error-swallowed|Sources/InferLoadCLI/InferLoad.swift|s/if case \.failed\(let errno\) = finalState \{/if case .failed(let errno) = finalState, false {/|swift test --skip-build --filter HardeningTests/loadReportsAFullDisk
-records-wait-for-the-reader|Sources/InferLoadCLI/InferLoad.swift|s/BackgroundWriter\(fd: 1, whenFull: \.wait\)/BackgroundWriter(fd: 1, capacity: 1, whenFull: .wait)/|swift test --skip-build --filter HardeningTests/aStalledReader
+records-wait-for-the-reader|Sources/InferLoadCLI/RecordOutput.swift|s/BackgroundWriter\(fd: 1, whenFull: \.wait\)/BackgroundWriter(fd: 1, capacity: 1, whenFull: .wait)/|swift test --skip-build --filter HardeningTests/aStalledReader
 bom-not-skipped|Sources/Stats/RecordSource.swift|s/if reader\.lineNumber == 1, RecordSource\.startsWithBOM/if false, RecordSource.startsWithBOM/|swift test --skip-build --filter HardeningTests/aLeadingByteOrderMark
 gaps-materialised|Sources/Stats/Windows.swift|s/if next - index > Windows\.longestEmptyRun \{/if false {/|swift test --skip-build --filter HardeningTests/farApartRecords
 age-ignores-clock|Sources/InferServer/ConnectionAge.swift|s/now\(\) &- openedAt >= maxAgeNanos/true/|swift test --skip-build --filter ConnectionAgeTests/

@@ -86,39 +86,13 @@ struct InferLoad: AsyncParsableCommand {
         LineWriter.ignoreSIGPIPE()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
-        // Records are encoded on the loop and written by a thread of their own, so a slow
-        // reader never delays a send; if it falls 16 MiB behind, the loop waits for it
-        // (records are never dropped) and the schedule lag shows the wait.
-        let writer = BackgroundWriter(fd: 1, whenFull: .wait)
         let grace = self.grace
-        nonisolated(unsafe) var batch: [UInt8] = []
-        nonisolated(unsafe) var flushScheduled = false
-        nonisolated(unsafe) var outputState = BackgroundWriter.State.open
-        nonisolated(unsafe) var stallReported = false
-        nonisolated(unsafe) var runnerRef: LoadRunner?
-        batch.reserveCapacity(1 << 16)
-        let runner = LoadRunner(plan: plan, loop: loop) { record in
-            RecordEncoder.append(record, to: &batch)
-            // One hand-over per batch of records the loop produced: live for a reader, few wake-ups.
-            if !flushScheduled {
-                flushScheduled = true
-                loop.execute {
-                    flushScheduled = false
-                    let before = outputState
-                    outputState = writer.submit(&batch) {
-                        guard !stallReported else { return }
-                        stallReported = true
-                        writeStderr("infer-load: the reader of stdout is holding records back: waiting for it (the schedule lag will show it)\n")
-                    }
-                    if case .failed(let errno) = outputState, before == .open {
-                        writeStderr("infer-load: stdout: cannot write: \(BackgroundWriter.describe(errno)); stopping (in-flight requests get --grace \(Number.fixed(grace, 1)) s)\n")
-                        runnerRef?.stop(grace: grace)
-                    }
-                }
-            }
-            return outputState != .closed
+        let output = RecordOutput(loop: loop)
+        let runner = LoadRunner(plan: plan, loop: loop, sink: output.write)
+        output.onFailure = { errno in
+            writeStderr("infer-load: stdout: cannot write: \(BackgroundWriter.describe(errno)); stopping (in-flight requests get --grace \(Number.fixed(grace, 1)) s)\n")
+            runner.stop(grace: grace)
         }
-        runnerRef = runner
         runner.onFirstError = { kind, cause in
             writeStderr("infer-load: \(kind): \(cause)\n")
         }
@@ -140,10 +114,9 @@ struct InferLoad: AsyncParsableCommand {
         let summary = try await runner.run()
         progress.cancel()
         signals.cancel()
-        try await loop.submit { _ = writer.submit(&batch) }.get()
+        try await output.flush()
         try? await group.shutdownGracefully()
-        let finalState = writer.finish()
-        let unwritten = writer.unwrittenLines
+        let (finalState, unwritten) = output.close()
         if !quiet {
             if LineWriter.isTerminal(2) { writeStderr("\r\u{1B}[K") }
             var line = Self.summaryLine(summary, plan: plan)
