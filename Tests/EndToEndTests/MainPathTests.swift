@@ -54,7 +54,9 @@ import Testing
             let cpuMs = (try cpuSeconds() - before) * 1000 / 3
             #expect(abs(cpuMs - expected) <= 0.25 * expected, "tokens \(tokens): CPU \(cpuMs) ms per request, expected \(expected) ± 25 %")
             let median = computeMs.sorted()[1]
-            #expect(median >= 0.75 * expected && median <= 2 * expected, "tokens \(tokens): compute_ms \(computeMs), expected ≈ \(expected)")
+            // compute_ms is wall time: at least the CPU it burns, more when the suite's other
+            // tests share the two cores.
+            #expect(median >= 0.75 * expected && median <= 4 * expected, "tokens \(tokens): compute_ms \(computeMs), expected ≈ \(expected)")
         }
     }
 

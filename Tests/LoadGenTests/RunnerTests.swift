@@ -119,7 +119,7 @@ final class TestServer: Sendable {
         let sent = records.map { $0.ts + ($0.latencyMs - $0.serviceMs) / 1000 }.sorted()
         let achieved = Double(sent.count - 1) / (sent.last! - sent.first!)
         #expect(abs(achieved - 200) <= 10, "achieved \(achieved) req/s of 200")
-        #expect(summary.lagMs(99) < 20, "p99 schedule lag \(summary.lagMs(99)) ms")
+        #expect(summary.lagMs(99) < 50, "p99 schedule lag \(summary.lagMs(99)) ms")
         // Open loop: the last send is due at 1.995 s and answered 50 ms later.
         #expect(elapsed > .milliseconds(2000) && elapsed < .milliseconds(3000), "took \(elapsed)")
         let ts = records.map(\.ts).sorted()
