@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "InferModelTests", dependencies: ["InferModel", "Platform"]),
         .testTarget(name: "YAMLTreeTests", dependencies: ["YAMLTree"]),
         .testTarget(name: "InferServerTests", dependencies: [
-            "InferServer", "InferServeCLI", "JSON",
+            "InferServer", "InferServeCLI", "JSON", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

@@ -32,24 +32,26 @@ public struct JSONLogHandler: LogHandler {
 
     /// The one writer for every handler (every label) writing to stderr.
     static let stderrWriter = BackgroundWriter(fd: 2, capacity: 1 << 20, whenFull: .drop) { dropped in
-        let notice = JSONObject()
-        notice.set("ts", .real((CPUClock.wallSeconds() * 1e6).rounded(.down) / 1e6))
-        notice.set("level", .string("warning"))
-        notice.set("label", .string("infer-serve"))
-        notice.set("msg", .string("log lines dropped: stderr is read too slowly"))
+        let notice = line(level: "warning", label: "infer-serve", message: "log lines dropped: stderr is read too slowly")
         notice.set("dropped", .integer(dropped))
         return notice.serialized(realPrecision: 16) + [0x0A]
+    }
+
+    /// A log line's first fields, in the order every line has them (µs timestamps).
+    static func line(level: String, label: String, message: String) -> JSONObject {
+        let object = JSONObject()
+        object.set("ts", .real((CPUClock.wallSeconds() * 1e6).rounded(.down) / 1e6))
+        object.set("level", .string(level))
+        object.set("label", .string(label))
+        object.set("msg", .string(message))
+        return object
     }
 
     /// Writes out every line logged so far.
     public static func flush() { stderrWriter.finish() }
 
     public func log(event: LogEvent) {
-        let object = JSONObject()
-        object.set("ts", .real((CPUClock.wallSeconds() * 1e6).rounded(.down) / 1e6))
-        object.set("level", .string(event.level.rawValue))
-        object.set("label", .string(label))
-        object.set("msg", .string(event.message.description))
+        let object = Self.line(level: event.level.rawValue, label: label, message: event.message.description)
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {

@@ -178,7 +178,7 @@ struct InferStats: AsyncParsableCommand {
     /// a reader that went away (EPIPE) is not.
     static func checkWritten(_ out: LineWriter) throws {
         guard let failure = out.failure else { return }
-        writeStderr("infer-stats: stdout: cannot write: \(String(cString: strerror(failure)))\n")
+        writeStderr("infer-stats: stdout: cannot write: \(BackgroundWriter.describe(failure))\n")
         throw ExitCode(ExitStatus.failure)
     }
 

@@ -49,8 +49,6 @@ struct ConnectionStateMachine: Equatable {
         case none
         /// Write this request (its `sent` is set).
         case send(InFlight)
-        /// The connection is free: reuse it, or close it if the run is over.
-        case release
         /// Close the channel.
         case close
         /// Record this request, then release the connection or close it.

@@ -68,8 +68,6 @@ extension LoadRunner {
             // pre-encoded writer below it puts the whole request on the wire.
             connection.channel?.write(HTTPClientRequestPart.head(requestHead), promise: nil)
             connection.channel?.flush()
-        case .release:
-            release(connection)
         case .close:
             close(connection)
         case .record(let outcome, let thenClose):

@@ -40,7 +40,6 @@ public final class BackgroundWriter: @unchecked Sendable {
     private var dropped = 0
     private var droppedNoticed = 0
     private let dropNotice: (@Sendable (Int) -> [UInt8])?
-    private var stalls = 0
     private var thread = pthread_t()
     private var started = false
 
@@ -93,7 +92,6 @@ public final class BackgroundWriter: @unchecked Sendable {
                 bytes.removeAll(keepingCapacity: true)
                 return state
             }
-            stalls += 1
             if let onStall {
                 pthread_mutex_unlock(mutex)
                 onStall()
@@ -142,10 +140,6 @@ public final class BackgroundWriter: @unchecked Sendable {
     public var currentState: State { locked { state } }
     /// Lines that could not be written (after the writer failed or closed).
     public var unwrittenLines: Int { locked { unwritten } }
-    /// Lines dropped because the buffer was full (`.drop` only).
-    public var droppedLines: Int { locked { dropped } }
-    /// How many times `submit` had to wait for the writer (`.wait` only).
-    public var stallCount: Int { locked { stalls } }
 
     private func locked<T>(_ body: () -> T) -> T {
         pthread_mutex_lock(mutex)

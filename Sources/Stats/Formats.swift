@@ -47,9 +47,7 @@ public struct ReportFormatter: Sendable {
             return line + padLeft("err", 6) + padLeft("pods", 5) + "\n"
         case .csv: return csvHeader() + "\n"
         case .markdown:
-            var cells = ["window (UTC)", "requests", "rate/s", "ok %"]
-            cells += percentiles.map { Report.label($0) + " ms" }
-            cells += ["errors", "pods"]
+            let cells = markdownWindowColumns
             return "| " + cells.joined(separator: " | ") + " |\n|" + cells.map { _ in "---:" }.joined(separator: "|") + "|\n"
         case .json: return ""
         }
@@ -78,18 +76,16 @@ public struct ReportFormatter: Sendable {
 
     /// A run of windows without records (see `Windows.longestEmptyRun`), in one row.
     public func gapRow(start: Double, end: Double) -> String {
-        let note = "no records for \(ReportFormatter.span(end - start))"
+        let note = "(no records for \(ReportFormatter.span(end - start)), until \(clock(end)))"
         switch format {
         case .text:
-            return pad(clock(start), 9) + "  (\(note), until \(clock(end)))\n"
+            return pad(clock(start), 9) + "  " + note + "\n"
         case .csv:
-            let columns = csvHeader().split(separator: ",").count
-            let cells = ["gap", Number.fixed(start, 6), Number.fixed(end, 6), "0"] + [String](repeating: "", count: max(0, columns - 4))
-            return cells.joined(separator: ",") + "\n"
+            let cells = ["gap", Number.fixed(start, 6), Number.fixed(end, 6), "0"]
+            return (cells + [String](repeating: "", count: csvColumns.count - cells.count)).joined(separator: ",") + "\n"
         case .markdown:
-            let columns = 4 + percentiles.count + 2
-            let cells = [clock(start), "0", "(\(note), until \(clock(end)))"] + [String](repeating: "", count: columns - 3)
-            return "| " + cells.joined(separator: " | ") + " |\n"
+            let cells = [clock(start), "0", note]
+            return "| " + (cells + [String](repeating: "", count: markdownWindowColumns.count - cells.count)).joined(separator: " | ") + " |\n"
         case .json:
             let o = JSONObject()
             o.set("type", .string("gap"))
@@ -244,7 +240,15 @@ public struct ReportFormatter: Sendable {
 
     // MARK: CSV
 
-    func csvHeader() -> String {
+    /// The columns of a Markdown window row.
+    var markdownWindowColumns: [String] {
+        ["window (UTC)", "requests", "rate/s", "ok %"] + percentiles.map { Report.label($0) + " ms" } + ["errors", "pods"]
+    }
+
+    func csvHeader() -> String { csvColumns.joined(separator: ",") }
+
+    /// The columns of every CSV row.
+    var csvColumns: [String] {
         var cells = ["type", "start", "end", "requests", "successes", "failures", "rate", "throughput", "success_ratio"]
         for prefix in ["latency", "service"] {
             cells += ["min", "mean", "stdev"].map { "\(prefix)_\($0)_ms" }
@@ -252,7 +256,7 @@ public struct ReportFormatter: Sendable {
             cells.append("\(prefix)_max_ms")
         }
         cells += ["bytes", "errors", "pods"]
-        return cells.joined(separator: ",")
+        return cells
     }
 
     func csvRow(_ type: String, _ r: Report) -> String {

@@ -40,16 +40,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(1)))
     func aFailedConnectSaysWhyOnce() throws {
-        // A port nothing listens on: bind one, note it, close it.
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(probe, $0, length) } }
-        withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(probe, $0, &length) } }
-        let port = Int(UInt16(bigEndian: address.sin_port))
-        close(probe)
+        let port = Loopback.unusedPort()
         let result = try Tools.run("infer-load", ["--host", "http://127.0.0.1:\(port)", "--qps", "50", "--requests", "3"])
         #expect(result.stdout.split(separator: "\n").count == 3)
         #expect(result.stdout.split(separator: "\n").allSatisfy { $0.contains("\"error\":\"connect\"") })

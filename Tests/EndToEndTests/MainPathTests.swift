@@ -13,7 +13,7 @@ import Testing
 
     /// GET `path` on `port` over a raw socket: the whole response, head and body.
     static func get(_ port: Int, _ path: String) throws -> String {
-        let (fd, error) = Tools.connectLoopback(port: port)
+        let (fd, error) = Loopback.connect(port: port)
         defer { close(fd) }
         guard error == 0 else { throw CocoaError(.fileReadUnknown) }
         let request = "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
@@ -76,7 +77,7 @@ import Testing
         kill(process.processIdentifier, SIGTERM)
         try await Task.sleep(for: .milliseconds(200))
         // The listener is closed: a new connection is refused while the old ones finish.
-        let (fd, error) = Tools.connectLoopback(port: port)
+        let (fd, error) = Loopback.connect(port: port)
         let refused = error == ECONNREFUSED
         close(fd)
         #expect(refused, "new connection accepted during drain")

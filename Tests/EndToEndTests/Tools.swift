@@ -73,19 +73,6 @@ enum Tools {
         return process
     }
 
-    /// A TCP connection to 127.0.0.1:`port`: the socket, and errno when it failed (0 when connected).
-    static func connectLoopback(port: Int) -> (fd: Int32, error: Int32) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        return (fd, rc == 0 ? 0 : errno)
-    }
-
     /// Long options that `tool --help` lists.
     static func helpFlags(_ tool: String) throws -> Set<String> {
         let help = try run(tool, ["--help"]).stdout

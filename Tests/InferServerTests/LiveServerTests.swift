@@ -6,6 +6,7 @@ import HummingbirdTesting
 import JSON
 import Logging
 import NIOCore
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -305,15 +306,8 @@ enum RawSocket {
     }
 
     static func connect(port: Int) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else { close(fd); throw Failure() }
+        let (fd, error) = Loopback.connect(port: port)
+        guard error == 0 else { close(fd); throw Failure() }
         return fd
     }
 

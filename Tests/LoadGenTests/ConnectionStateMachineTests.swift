@@ -7,7 +7,7 @@ import Testing
     static func sent(_ at: UInt64) -> InFlight { InFlight(seq: 7, due: 1_000, sent: at) }
 
     /// A machine with a request written at 2_000.
-    static func awaiting(keepAlive: Bool = true) -> ConnectionStateMachine {
+    static func awaiting() -> ConnectionStateMachine {
         var m = ConnectionStateMachine(opening: request)
         _ = m.connected(at: 2_000)
         return m
