@@ -7,9 +7,10 @@ import PackageDescription
 // Release builds skip them; debug builds (and so the tests) keep them.
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
+// Linux only, and so no `platforms:` claim: the tools are built for Linux containers and
+// read Linux facts (cgroup CPU quotas, thread CPU clocks, Glibc).
 let package = Package(
     name: "k8s-inference-sim",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "infer-serve", targets: ["infer-serve"]),
         .executable(name: "infer-load", targets: ["infer-load"]),
@@ -52,8 +53,12 @@ let package = Package(
         // fast decoder, and the line reader.
         .target(name: "Records", dependencies: ["JSON"], swiftSettings: hotPath),
         .target(name: "InferModel", dependencies: ["Platform"]),
-        // The command runner and exit statuses every tool's command line uses.
-        .target(name: "ToolSupport", dependencies: ["Platform", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // The command runner, exit statuses, typed option values and the one way to hear signals.
+        .target(name: "ToolSupport", dependencies: [
+            "Platform",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
         .target(name: "InferServer", dependencies: [
             "InferModel", "JSON", "Platform",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -78,7 +83,6 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // libyaml, reached only through YAMLTree (Yams would link full Foundation, and so ICU).
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),

@@ -5,11 +5,12 @@ import NIOCore
 import NIOPosix
 import ToolSupport
 import Platform
-import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension ArrivalSchedule.Arrival: ExpressibleByArgument {}
 
 /// infer-load: open-loop HTTP load, one JSON record per request on stdout.
 struct InferLoad: AsyncParsableCommand {
@@ -36,7 +37,7 @@ struct InferLoad: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Send exactly this many requests.", valueName: "n")) var requests: Int?
     @Option(name: .customLong("ramp-to"), help: ArgumentHelp("Ramp linearly from --qps to this rate over --seconds.", valueName: "rate")) var rampTo: Double?
     @Option(help: ArgumentHelp("Rate steps QPS:DURATION,... e.g. 30:60s,90:60s,5:120s (replaces --qps and --seconds).", valueName: "steps")) var steps: String?
-    @Option(help: ArgumentHelp("Arrival process: uniform or poisson.", valueName: "kind")) var arrival = "uniform"
+    @Option(help: ArgumentHelp("Arrival process: uniform or poisson.", valueName: "kind")) var arrival: ArrivalSchedule.Arrival = .uniform
     @Option(help: ArgumentHelp("Seed for poisson arrivals: the same seed, the same schedule.", valueName: "n")) var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Most connections to open.", valueName: "n")) var connections = 256
     @Option(name: .customLong("max-inflight"), help: ArgumentHelp("Most requests awaiting a response; more are recorded as overload.", valueName: "n")) var maxInflight = 1024
@@ -52,9 +53,6 @@ struct InferLoad: AsyncParsableCommand {
         guard grace >= 0, grace.isFinite else { throw ParseError("--grace \(grace): expected seconds, 0 or more") }
         if let seconds, !(seconds > 0 && seconds.isFinite) { throw ParseError("--seconds \(seconds): expected seconds above 0") }
         if let requests, requests < 1 { throw ParseError("--requests \(requests): expected at least 1") }
-        guard let arrivalKind = ArrivalSchedule.Arrival(rawValue: arrival) else {
-            throw ParseError("--arrival \(arrival): expected uniform or poisson")
-        }
         if body != nil && bodyFile != nil { throw ParseError("--body and --body-file: give one of them") }
         var payload: [UInt8] = body.map { Array($0.utf8) } ?? []
         if let bodyFile {
@@ -73,7 +71,7 @@ struct InferLoad: AsyncParsableCommand {
         } else {
             profile = .constant(qps: qps, seconds: requests != nil && seconds == nil ? nil : (seconds ?? 60))
         }
-        let schedule = ArrivalSchedule(profile: profile, arrival: arrivalKind, seed: seed, limit: requests)
+        let schedule = ArrivalSchedule(profile: profile, arrival: arrival, seed: seed, limit: requests)
         return LoadPlan(target: target, schedule: schedule, connections: connections, maxInFlight: maxInflight, timeout: timeout)
     }
 
@@ -96,13 +94,7 @@ struct InferLoad: AsyncParsableCommand {
         runner.onFirstError = { kind, cause in
             writeStderr("infer-load: \(kind): \(cause)\n")
         }
-        nonisolated(unsafe) var caught: UnixSignal?
-        let signals = Task {
-            for await signal in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
-                if caught == nil { caught = signal }
-                runner.stop(grace: grace)
-            }
-        }
+        let signals = await ShutdownSignals.trap { _, _ in runner.stop(grace: grace) }
         let progress = Task {
             guard !quiet, LineWriter.isTerminal(2) else { return }
             while !Task.isCancelled {
@@ -131,7 +123,7 @@ struct InferLoad: AsyncParsableCommand {
         case .completed: return
         case .outputClosed: return  // a closed pipe downstream (e.g. | head) is a normal end
         case .stopped:
-            throw ExitCode(caught == .sigterm ? ExitStatus.terminated : ExitStatus.interrupted)
+            throw ExitCode(signals.exitStatus ?? ExitStatus.interrupted)
         }
     }
 

@@ -63,7 +63,7 @@ public struct WaitTarget: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// What "done" means.
-public enum WaitCondition: String, Sendable, Equatable {
+public enum WaitCondition: String, CaseIterable, Sendable, Equatable {
     /// Rolled out, has metrics, has endpoints, is ready, is complete — by kind.
     case ready
     case deleted

@@ -22,13 +22,18 @@ public final class LineReader {
     public enum Next {
         case line(UnsafeRawBufferPointer)
         case end
-        /// read(2) was interrupted by a signal; call again to go on.
+        /// The wake descriptor became readable (a signal came): call again to go on.
         case interrupted
         case failed(errno: Int32)
     }
 
-    public init(fd: Int32, bufferSize: Int = 1 << 20) {
+    /// Polled with `fd` before each read when set, so a signal can interrupt a read
+    /// blocked on a silent producer (ToolSupport's ShutdownSignals.wakeFD).
+    public let wakeFD: Int32?
+
+    public init(fd: Int32, bufferSize: Int = 1 << 20, wakeFD: Int32? = nil) {
         self.fd = fd
+        self.wakeFD = wakeFD
         storage = .allocate(byteCount: bufferSize, alignment: 16)
     }
 
@@ -69,6 +74,7 @@ public final class LineReader {
                 storage.deallocate()
                 storage = bigger
             }
+            if let wakeFD, LineReader.woken(fd: fd, wakeFD: wakeFD) { return .interrupted }
             let n = read(fd, storage.baseAddress! + end, storage.count - end)
             if n > 0 {
                 end += n
@@ -80,5 +86,17 @@ public final class LineReader {
                 return .failed(errno: errno)
             }
         }
+    }
+
+    /// Waits until `fd` or `wakeFD` is readable; true (with one wake byte consumed)
+    /// when it was `wakeFD`.
+    static func woken(fd: Int32, wakeFD: Int32) -> Bool {
+        var fds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        while poll(&fds, 2, -1) < 0 && errno == EINTR {}
+        guard fds[0].revents != 0 else { return false }
+        var byte: UInt8 = 0
+        _ = read(wakeFD, &byte, 1)
+        return true
     }
 }

@@ -11,9 +11,9 @@ public final class RecordSource {
     public private(set) var finished = false
     public private(set) var readError: Int32?
 
-    public init(name: String, fd: Int32) {
+    public init(name: String, fd: Int32, wakeFD: Int32? = nil) {
         self.name = name
-        reader = LineReader(fd: fd)
+        reader = LineReader(fd: fd, wakeFD: wakeFD)
     }
 
     public enum Advance { case record, finished, interrupted }

@@ -28,7 +28,8 @@ public enum ToolMain {
                 print(type.fullMessage(for: error))
                 exit(ExitStatus.success)
             }
-            var message = type.fullMessage(for: error)
+            // One line, like every other error of the tools; --help has the rest.
+            var message = type.message(for: error)
             if message.hasPrefix("Error: ") { message.removeFirst(7) }
             writeStderr("\(name): \(message)\n")
             exit(ExitStatus.usage)

@@ -190,4 +190,36 @@ import Testing
         #expect(process.terminationStatus == 130)
         #expect(stdout.contains("Requests     120 "), "\(stdout)")
     }
+
+    /// A producer that goes silent but keeps its end open: the read blocked on it must
+    /// still end, after the drain time on one signal, at once on a second.
+    @Test(.timeLimit(.minutes(1)), arguments: [false, true])
+    func signalsEndAReadBlockedOnASilentProducer(secondSignal: Bool) throws {
+        let process = Tools.spawn("infer-stats", [])
+        let input = Pipe(), out = Pipe()
+        process.standardInput = input
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let lines = Self.sample.split(separator: "\n").prefix(120).joined(separator: "\n") + "\n"
+        try input.fileHandleForWriting.write(contentsOf: Data(lines.utf8))
+        Thread.sleep(forTimeInterval: 0.5)
+        let start = Date()
+        kill(process.processIdentifier, SIGTERM)
+        if secondSignal {
+            Thread.sleep(forTimeInterval: 0.3)
+            kill(process.processIdentifier, SIGINT)
+        }
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let took = Date().timeIntervalSince(start)
+        try input.fileHandleForWriting.close()
+        #expect(process.terminationStatus == 143, "the first signal, SIGTERM, names the status")
+        #expect(stdout.contains("Requests     120 "), "\(stdout)")
+        if secondSignal {
+            #expect(took < 5, "a second signal stops at once, not after the 6 s drain (took \(took) s)")
+        } else {
+            #expect(took >= 5.5, "one signal drains for 6 s first (took \(took) s)")
+        }
+    }
 }

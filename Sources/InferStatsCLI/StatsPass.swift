@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+import Platform
+import Records
+import Stats
+import ToolSupport
+
+/// One pass of infer-stats over its inputs: merges the sources in time order into
+/// the engine, prints windows as they complete and bad lines as they are met, and
+/// stops early on a signal (after the drain time) or a closed stdout.
+final class StatsPass {
+    var engine: StatsEngine
+    let formatter: ReportFormatter
+    let out = LineWriter(fd: 1)
+    let showWindows: Bool
+    let signals: ShutdownSignals
+    private var headerShown = false
+    private var reportedSamples = 0
+    private var drainDeadline: Double?
+
+    init(engine: StatsEngine, formatter: ReportFormatter, showWindows: Bool, signals: ShutdownSignals) {
+        self.engine = engine
+        self.formatter = formatter
+        self.showWindows = showWindows
+        self.signals = signals
+    }
+
+    /// Reads every source to its end (or until stopped); false when stdout closed.
+    func merge(_ sources: [RecordSource]) -> Bool {
+        var live = sources
+        for source in live { _ = advance(source) }
+        live.removeAll { $0.finished && !$0.hasRecord }
+        while !live.isEmpty {
+            if shouldStop() { break }
+            // Always take the ready source whose record is earliest.
+            var best = 0
+            if live.count > 1 {
+                for i in 1..<live.count where live[i].ts < live[best].ts { best = i }
+            }
+            let source = live[best]
+            emit(source.addRecord(to: &engine))
+            if case .interrupted = advance(source) { continue }
+            if source.finished && !source.hasRecord { live.remove(at: best) }
+            reportSamples()
+            if !out.isOpen { return false }
+        }
+        return true
+    }
+
+    /// Prints the last windows and the total.
+    func finish(_ sources: [RecordSource], histogram: Bool) {
+        reportSamples()
+        for source in sources {
+            if let e = source.readError { writeStderr("infer-stats: \(source.name): \(String(cString: strerror(e)))\n") }
+        }
+        emit(engine.finish())
+        if engine.malformed > reportedSamples {
+            writeStderr("infer-stats: \(engine.malformed) malformed lines skipped in all\n")
+        }
+        let extras = Extras(skipped: engine.malformed, late: engine.lateRecords,
+                            histogram: histogram ? engine.total.latency.buckets(20) : nil)
+        out.append(formatter.total(engine.totalReport(), extras, windowsShown: headerShown).utf8)
+        out.flush()
+    }
+
+    private func advance(_ source: RecordSource) -> RecordSource.Advance {
+        while true {
+            let result = source.advance(into: &engine)
+            guard case .interrupted = result else { return result }
+            if shouldStop() { return .interrupted }
+        }
+    }
+
+    private func shouldStop() -> Bool {
+        let count = signals.count
+        guard count > 0 else { return false }
+        let now = Double(CPUClock.monotonicNanos()) / 1e9
+        if drainDeadline == nil { drainDeadline = now + InferStats.drainAfterInterrupt }
+        return count > 1 || now >= drainDeadline!
+    }
+
+    private func emit(_ windows: [Windows.Window]) {
+        guard showWindows, !windows.isEmpty else { return }
+        if !headerShown {
+            out.append(formatter.windowHeader().utf8)
+            headerShown = true
+        }
+        let full = formatter.format == .json || formatter.format == .csv
+        // Text rows show three latency percentiles: compute only those.
+        let shown = formatter.format == .text ? formatter.rowPercentiles : formatter.percentiles
+        for w in windows {
+            if w.isGap {
+                out.append(formatter.gapRow(start: w.start, end: w.end).utf8)
+                continue
+            }
+            out.append(formatter.windowRow(engine.report(w, percentiles: shown, servicePercentiles: full)).utf8)
+        }
+        out.flush()  // a window is printed as soon as it is complete
+    }
+
+    private func reportSamples() {
+        while reportedSamples < engine.malformedSamples.count {
+            let s = engine.malformedSamples[reportedSamples]
+            writeStderr("infer-stats: \(s.source):\(s.line): \(s.reason)\n")
+            reportedSamples += 1
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Platform
+
+/// A `--timeout 90s`-style option: seconds, from DurationText's forms ("90", "90s",
+/// "1.5m", "2h", "250ms"). A bad value is a usage error naming the option.
+public struct DurationOption: ExpressibleByArgument, Sendable {
+    public let seconds: Double
+    public let text: String
+
+    public init?(argument: String) {
+        guard let seconds = DurationText.seconds(argument) else { return nil }
+        self.seconds = seconds
+        text = argument
+    }
+
+    public var defaultValueDescription: String { text }
+}
+
+/// A comma-separated list of numbers, e.g. `--percentiles 50,99,99.9`.
+public struct NumberListOption: ExpressibleByArgument, Sendable {
+    public let values: [Double]
+    public let text: String
+
+    public init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.compactMap { Double(String($0.filter { $0 != " " })) }
+        guard !values.isEmpty, values.count == parts.count, values.allSatisfy(\.isFinite) else { return nil }
+        self.values = values
+        text = argument
+    }
+
+    public var defaultValueDescription: String { text }
+}
