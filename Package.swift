@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "infer-load", targets: ["infer-load"]),
         .executable(name: "infer-stats", targets: ["infer-stats"]),
         .executable(name: "kube-wait", targets: ["kube-wait"]),
+        .executable(name: "kube-watch", targets: ["kube-watch"]),
         .executable(name: "infer-sim", targets: ["infer-sim"]),
     ],
     dependencies: [
@@ -97,7 +98,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .target(name: "KubeWaitCLI", dependencies: [
+        .target(name: "KubeCLI", dependencies: [
             "Kube", "JSON", "ToolSupport", "Platform",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -119,10 +120,11 @@ let package = Package(
         .executableTarget(name: "infer-serve", dependencies: ["InferServeCLI"]),
         .executableTarget(name: "infer-load", dependencies: ["InferLoadCLI"]),
         .executableTarget(name: "infer-stats", dependencies: ["InferStatsCLI"]),
-        .executableTarget(name: "kube-wait", dependencies: ["KubeWaitCLI"]),
+        .executableTarget(name: "kube-wait", dependencies: ["KubeCLI"]),
+        .executableTarget(name: "kube-watch", dependencies: ["KubeCLI"]),
         // All four in one binary, chosen by the name it runs as: the container image ships
         // this and four links to it, so the Swift runtime and NIO are carried once, not four times.
-        .executableTarget(name: "infer-sim", dependencies: ["InferServeCLI", "InferLoadCLI", "InferStatsCLI", "KubeWaitCLI", "ToolSupport", "Platform"]),
+        .executableTarget(name: "infer-sim", dependencies: ["InferServeCLI", "InferLoadCLI", "InferStatsCLI", "KubeCLI", "ToolSupport", "Platform"]),
         // What the tests that spawn the tools share: running them as an ordinary user.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "JSON"]),

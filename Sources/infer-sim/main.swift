@@ -1,7 +1,7 @@
 import InferLoadCLI
 import InferServeCLI
 import InferStatsCLI
-import KubeWaitCLI
+import KubeCLI
 import ToolSupport
 import Platform
 
@@ -9,13 +9,14 @@ import Platform
 import Glibc
 #endif
 
-// One binary, four tools: run as infer-serve, infer-load, infer-stats or kube-wait (a link
+// One binary, five tools: run as infer-serve, infer-load, infer-stats, kube-wait or kube-watch (a link
 // of that name), or as `infer-sim TOOL [ARGS...]`.
 let tools: [String: ([String]) async -> Never] = [
     "infer-serve": { await InferServeMain.run(arguments: $0) },
     "infer-load": { await InferLoadMain.run(arguments: $0) },
     "infer-stats": { await InferStatsMain.run(arguments: $0) },
     "kube-wait": { await KubeWaitMain.run(arguments: $0) },
+    "kube-watch": { await KubeWatchMain.run(arguments: $0) },
 ]
 let arguments = CommandLine.arguments
 let invokedAs = String(arguments.first?.split(separator: "/").last ?? "infer-sim")

@@ -1,3 +1,3 @@
-import KubeWaitCLI
+import KubeCLI
 
 await KubeWaitMain.run()

@@ -72,9 +72,9 @@ final class TestAPIServer: @unchecked Sendable {
 
     enum Reply: Sendable {
         case json(Int, String)
-        /// Watch events, each after a delay in ms; then the stream ends (`close`: by
-        /// dropping the connection mid-stream, as a failing proxy would).
-        case stream([(delayMs: Int, line: String)], drop: Bool)
+        /// Watch events, each after a delay in ms; then, `holdMs` later, the stream ends
+        /// (`drop`: by dropping the connection mid-stream, as a failing proxy would).
+        case stream([(delayMs: Int, line: String)], drop: Bool, holdMs: Int = 20)
     }
 
     let channel: any Channel
@@ -162,7 +162,7 @@ final class TestAPIServer: @unchecked Sendable {
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            case .stream(let events, let drop):
+            case .stream(let events, let drop, let holdMs):
                 let headers = HTTPHeaders([("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")])
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
                 let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
@@ -173,7 +173,7 @@ final class TestAPIServer: @unchecked Sendable {
                         bound.value.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: event.line + "\n")))), promise: nil)
                     }
                 }
-                context.eventLoop.scheduleTask(in: .milliseconds(delay + 20)) {
+                context.eventLoop.scheduleTask(in: .milliseconds(delay + Int64(holdMs))) {
                     if drop {
                         bound.value.close(promise: nil)
                     } else {

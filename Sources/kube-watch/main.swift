@@ -1,0 +1,3 @@
+import KubeCLI
+
+await KubeWatchMain.run()
