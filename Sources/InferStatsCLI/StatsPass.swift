@@ -17,6 +17,8 @@ final class StatsPass {
     let showWindows: Bool
     let signals: ShutdownSignals
     private var headerShown = false
+    /// Decided with the header: the input had kube-watch's lines before the first row.
+    private var scalingColumns = false
     private var reportedSamples = 0
     private var drainDeadline: Double?
 
@@ -84,7 +86,8 @@ final class StatsPass {
     private func emit(_ windows: [Windows.Window]) {
         guard showWindows, !windows.isEmpty else { return }
         if !headerShown {
-            out.append(formatter.windowHeader().utf8)
+            scalingColumns = engine.scaling.seen
+            out.append(formatter.windowHeader(scaling: scalingColumns).utf8)
             headerShown = true
         }
         let full = formatter.format == .json || formatter.format == .csv
@@ -95,7 +98,7 @@ final class StatsPass {
                 out.append(formatter.gapRow(start: w.start, end: w.end).utf8)
                 continue
             }
-            out.append(formatter.windowRow(engine.report(w, percentiles: shown, servicePercentiles: full)).utf8)
+            out.append(formatter.windowRow(engine.report(w, percentiles: shown, servicePercentiles: full), scaling: scalingColumns).utf8)
         }
         out.flush()  // a window is printed as soon as it is complete
     }

@@ -38,13 +38,16 @@ public struct ReportFormatter: Sendable {
 
     // MARK: Windows
 
-    /// Printed once before the first window row.
-    public func windowHeader() -> String {
+    /// Printed once before the first window row; `scaling`: with the replicas
+    /// (ready/desired) and HPA CPU (current/target %) columns of kube-watch's lines.
+    public func windowHeader(scaling: Bool = false) -> String {
         switch format {
         case .text:
             var line = pad("window", 9) + padLeft("reqs", 7) + padLeft("rate/s", 9) + padLeft("ok%", 7)
             for p in rowPercentiles { line += padLeft(Report.label(p), 9) }
-            return line + padLeft("err", 6) + padLeft("pods", 5) + "\n"
+            line += padLeft("err", 6) + padLeft("pods", 5)
+            if scaling { line += padLeft("replicas", 9) + padLeft("cpu%", 8) }
+            return line + "\n"
         case .csv: return csvHeader() + "\n"
         case .markdown:
             let cells = markdownWindowColumns
@@ -53,7 +56,7 @@ public struct ReportFormatter: Sendable {
         }
     }
 
-    public func windowRow(_ r: Report) -> String {
+    public func windowRow(_ r: Report, scaling: Bool = false) -> String {
         switch format {
         case .text:
             var line = pad(clock(r.start), 9) + padLeft(String(r.requests), 7) + padLeft(Number.fixed(r.rate, 1), 9)
@@ -62,7 +65,9 @@ public struct ReportFormatter: Sendable {
                 let ms = r.latency.percentiles.first { $0.p == p }?.ms
                 line += padLeft(r.latency.count > 0 && ms != nil ? ms3(ms!) : "-", 9)
             }
-            return line + padLeft(String(r.failures), 6) + padLeft(String(r.pods.count), 5) + "\n"
+            line += padLeft(String(r.failures), 6) + padLeft(String(r.pods.count), 5)
+            if scaling, let state = r.scaling { line += padLeft(state.replicasText, 9) + padLeft(state.cpuText, 8) }
+            return line + "\n"
         case .csv: return csvRow("window", r) + "\n"
         case .markdown:
             var cells = [clock(r.start), String(r.requests), Number.fixed(r.rate, 1), r.requests > 0 ? Number.fixed(r.successRatio * 100, 1) : "-"]
@@ -141,6 +146,11 @@ public struct ReportFormatter: Sendable {
                     + padLeft(String(pod.successes), 9) + "\n"
             }
         }
+        if let scaling = r.scaling {
+            var text = scaling.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "  ")
+            if scaling.unknown > 0 { text += (text.isEmpty ? "" : "; ") + "\(scaling.unknown) of types this version does not read, ignored" }
+            out += row("Scaling", "kube-watch lines: " + text)
+        }
         if extras.late > 0 { out += row("Late", "\(extras.late) records arrived after their window was printed (in the total only)") }
         if extras.skipped > 0 { out += row("Skipped", "\(extras.skipped) malformed lines") }
         if let histogram = extras.histogram, !histogram.isEmpty {
@@ -204,6 +214,20 @@ public struct ReportFormatter: Sendable {
         o.set("latency_ms", object: json(r.latency))
         o.set("service_ms", object: json(r.service))
         o.set("bytes", .integer(r.bytes))
+        if let state = r.scaling, type == "total" {
+            let lines = JSONObject()
+            for (kind, count) in state.counts { lines.set(kind, .integer(count)) }
+            lines.set("unknown", .integer(state.unknown))
+            o.set("scaling_lines", object: lines)
+        }
+        if let state = r.scaling, type == "window" {
+            let scaling = JSONObject()
+            for (key, value) in [("desired_replicas", state.desired), ("current_replicas", state.current), ("ready_replicas", state.ready),
+                                 ("cpu_utilization_pct", state.cpuPercent), ("cpu_target_pct", state.cpuTarget)] {
+                scaling.set(key, value.map { .integer($0) } ?? .null)
+            }
+            o.set("scaling", object: scaling)
+        }
         o.set("pods", objects: r.pods.map { pod in
             let p = JSONObject()
             p.set("pod", .string(pod.name))

@@ -6,8 +6,10 @@ public final class RecordSource {
     public let name: String
     public let reader: LineReader
     public var decoder = RecordDecoder()
-    /// True while `decoder` holds a record not yet taken.
+    /// True while `decoder` (or `scaling`) holds a line not yet taken.
     public private(set) var hasRecord = false
+    /// The line held, when it is a scaling line (kube-watch's) rather than a request record.
+    public private(set) var scaling: ScalingLine?
     public private(set) var finished = false
     public private(set) var readError: Int32?
 
@@ -18,17 +20,22 @@ public final class RecordSource {
 
     public enum Advance { case record, finished, interrupted }
 
-    /// The time of the record held, for merging sources.
-    public var ts: Double { decoder.ts }
+    /// The time of the line held, for merging sources.
+    public var ts: Double { scaling?.ts ?? decoder.ts }
 
-    /// Adds the record held to `engine`; returns the windows it completed.
+    /// Adds the line held to `engine`; returns the windows it completed.
     public func addRecord(to engine: inout StatsEngine) -> [Windows.Window] {
-        engine.add(&decoder)
+        if let scaling {
+            engine.addScaling(scaling)
+            return []
+        }
+        return engine.add(&decoder)
     }
 
     /// Reads up to the next good record; malformed lines go to `engine`.
     public func advance(into engine: inout StatsEngine) -> Advance {
         hasRecord = false
+        scaling = nil
         while true {
             switch reader.next() {
             case .line(var line):
@@ -39,6 +46,12 @@ public final class RecordSource {
                 }
                 if RecordSource.isBlank(line) { continue }
                 if let problem = decoder.decode(line) {
+                    // Not a request record: a line with a `type` is kube-watch's (merged in by time).
+                    if let typed = ScalingLine(line) {
+                        scaling = typed
+                        hasRecord = true
+                        return .record
+                    }
                     let reason = reader.lastLineUnterminated ? "truncated last line (\(problem.description))" : problem.description
                     engine.addMalformed(source: name, line: reader.lineNumber, reason: reason)
                     continue

@@ -38,6 +38,8 @@ public struct Report: Sendable {
     public let service: Distribution
     public let bytes: Int
     public let pods: [Pod]
+    /// Where scaling stood, when the input had kube-watch's lines.
+    public let scaling: ScalingState?
 
     public var failures: Int { requests - successes }
 
@@ -48,7 +50,8 @@ public struct Report: Sendable {
     /// markdown window rows do not show them).
     /// `rateSeconds` overrides the window's length for rates (a partly covered window).
     public init(_ aggregate: Aggregate, window: (start: Double, end: Double)?, rateSeconds: Double? = nil, percentiles: [Double],
-                errorNames: [String], podNames: [String], servicePercentiles: Bool = true) {
+                errorNames: [String], podNames: [String], servicePercentiles: Bool = true, scaling: ScalingState? = nil) {
+        self.scaling = scaling
         requests = aggregate.requests
         successes = aggregate.successes
         let seconds: Double

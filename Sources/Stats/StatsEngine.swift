@@ -13,6 +13,8 @@ public struct StatsEngine: Sendable {
     public private(set) var errors = Interner()
     public private(set) var pods = Interner()
     public private(set) var malformed = 0
+    /// What kube-watch's lines said so far (none: never `seen`).
+    public private(set) var scaling = ScalingState()
     /// The first malformed lines: where, and why.
     public private(set) var malformedSamples: [(source: String, line: Int, reason: String)] = []
     public static let sampleLimit = 5
@@ -50,6 +52,30 @@ public struct StatsEngine: Sendable {
         _ = windows!.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
                          bytes: decoder.bytes, errorID: errorID, podID: podID)
         return record(windows!.complete())
+    }
+
+    /// The scaling state after each line, for the state at a window's end: a window
+    /// is printed up to --late after it ends, and lines keep coming meanwhile.
+    private var scalingHistory: [(ts: Double, state: ScalingState)] = []
+
+    public mutating func addScaling(_ line: ScalingLine) {
+        scaling.apply(line)
+        if let last = scalingHistory.last, last.ts == line.ts {
+            scalingHistory[scalingHistory.count - 1].state = scaling
+        } else {
+            scalingHistory.append((line.ts, scaling))
+        }
+    }
+
+    /// The scaling state as of `ts` (the last line before it), nil before any line.
+    public func scaling(at ts: Double) -> ScalingState? {
+        guard scaling.seen else { return nil }
+        var low = 0, high = scalingHistory.count
+        while low < high {
+            let mid = (low + high) / 2
+            if scalingHistory[mid].ts < ts { low = mid + 1 } else { high = mid }
+        }
+        return low > 0 ? scalingHistory[low - 1].state : ScalingState()
     }
 
     public mutating func addMalformed(source: String, line: Int, reason: String) {
@@ -107,10 +133,12 @@ public struct StatsEngine: Sendable {
     public func report(_ window: Windows.Window, percentiles: [Double]? = nil, servicePercentiles: Bool = true) -> Report {
         Report(window.aggregate, window: (window.start, window.end), rateSeconds: covered(window).end - covered(window).start,
                percentiles: percentiles ?? self.percentiles, errorNames: errors.names,
-               podNames: pods.names, servicePercentiles: servicePercentiles)
+               podNames: pods.names, servicePercentiles: servicePercentiles,
+               scaling: scaling(at: window.end))
     }
 
     public func totalReport() -> Report {
-        Report(total, window: nil, percentiles: percentiles, errorNames: errors.names, podNames: pods.names)
+        Report(total, window: nil, percentiles: percentiles, errorNames: errors.names, podNames: pods.names,
+               scaling: scaling.seen ? scaling : nil)
     }
 }

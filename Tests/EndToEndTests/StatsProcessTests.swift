@@ -222,4 +222,41 @@ import Testing
             #expect(took >= 5.5, "one signal drains for 6 s first (took \(took) s)")
         }
     }
+
+    /// kube-watch's lines merged with records (a second input, or the same stream):
+    /// the rows carry the scaling state at each window's end, and a type this version
+    /// does not know is counted, not malformed.
+    @Test func scalingLinesJoinTheWindows() throws {
+        let t0 = 1_796_000_000.0
+        var records = ""
+        for i in 0..<300 {
+            records += #"{"ts":\#(t0 + Double(i) * 0.1),"seq":\#(i),"latency_ms":5.0,"service_ms":4.0,"status":200,"bytes":10,"error":null,"pod":"p-a"}"# + "\n"
+        }
+        let scaling = [
+            #"{"ts":\#(t0 - 1),"type":"hpa","name":"h","desired_replicas":1,"current_replicas":1,"current_utilization_pct":10,"target_utilization_pct":60}"#,
+            #"{"ts":\#(t0 - 1),"type":"deployment","name":"d","ready":1}"#,
+            #"{"ts":\#(t0 + 12),"type":"hpa","name":"h","desired_replicas":3,"current_replicas":1,"current_utilization_pct":150,"target_utilization_pct":60}"#,
+            #"{"ts":\#(t0 + 15),"type":"deployment","name":"d","ready":3}"#,
+            #"{"ts":\#(t0 + 16),"type":"from_the_future","x":1}"#,
+        ].joined(separator: "\n") + "\n"
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("scaling-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Data(records.utf8).write(to: URL(fileURLWithPath: folder + "/records.jsonl"))
+        try Data(scaling.utf8).write(to: URL(fileURLWithPath: folder + "/scaling.jsonl"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder)
+        let result = try Tools.run("infer-stats", ["--interval", "5s", "--strict", folder + "/records.jsonl", folder + "/scaling.jsonl"])
+        #expect(result.status == 0, "typed lines are not malformed: \(result.stderr)")
+        let rows = result.stdout.split(separator: "\n").filter { $0.hasPrefix("00:") || $0.hasPrefix("window") }
+        #expect(rows.first?.hasSuffix("replicas    cpu%") == true, "\(result.stdout)")
+        // ready/desired and cpu current/target as of each window's end.
+        #expect(rows.dropFirst().map { $0.split(separator: " ").suffix(2).joined(separator: " ") }
+                == ["1/1 10/60", "1/1 10/60", "1/3 150/60", "3/3 150/60", "3/3 150/60", "3/3 150/60"], "\(result.stdout)")
+        #expect(result.stdout.contains("Scaling      kube-watch lines: deployment 2  hpa 2; 1 of types this version does not read, ignored"))
+        // One merged stream reads the same.
+        let merged = try Tools.run("infer-stats", ["--interval", "5s", "--format", "json"], stdin: Data((scaling + records).utf8))
+        let windows = merged.stdout.split(separator: "\n").filter { $0.contains(#""type":"window""#) }
+        #expect(windows.count == 6)
+        #expect(windows[2].contains(#""scaling":{"desired_replicas":3,"current_replicas":1,"ready_replicas":1,"cpu_utilization_pct":150,"cpu_target_pct":60}"#), "\(windows[2])")
+    }
 }

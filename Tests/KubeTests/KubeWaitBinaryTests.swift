@@ -20,9 +20,9 @@ import Testing
         let stderr: String
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:], stdoutTo file: String? = nil) throws -> Result {
+    static func run(_ arguments: [String], tool: String = "kube-wait", environment: [String: String] = [:], stdoutTo file: String? = nil) throws -> Result {
         let process = Process()
-        let command = Unprivileged.command(binary, arguments)
+        let command = Unprivileged.command(binary.replacingOccurrences(of: "/kube-wait", with: "/\(tool)"), arguments)
         process.executableURL = URL(fileURLWithPath: command.executable)
         process.arguments = command.arguments
         var env = ProcessInfo.processInfo.environment

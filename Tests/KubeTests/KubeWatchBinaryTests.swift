@@ -1,0 +1,92 @@
+import Foundation
+import JSON
+@testable import Kube
+import TestSupport
+import Testing
+
+/// The kube-watch binary, as an ordinary user, against the test API server: lines on
+/// stdout, --seconds and SIGINT end it with everything written, exit statuses.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct KubeWatchBinaryTests {
+    typealias B = KubeWaitBinaryTests
+    typealias W = WaiterTests
+
+    /// An HPA at 87 % that moves to 103 % after 300 ms, its Deployment, no pods, no metrics API.
+    static func server() async throws -> TestAPIServer {
+        let deployment = try ScalingWatchTests.deployment()
+        return try await TestAPIServer(token: "s3cret") { request, _ in
+            switch request.path {
+            case ScalingWatchTests.base:
+                if !request.isWatch { return .json(200, W.list([W.fixture("hpa-with-metrics.json")], rv: "10")) }
+                if request.query["resourceVersion"] == "10" {
+                    return .stream([(300, W.event("MODIFIED", W.versioned(W.fixture("hpa-scaling-limited.json"), "11")))], drop: false, holdMs: 20_000)
+                }
+                return .stream([], drop: false, holdMs: 20_000)
+            case "/apis/apps/v1/namespaces/capture/deployments":
+                if !request.isWatch { return .json(200, W.list([deployment], rv: "10")) }
+                return .stream([], drop: false, holdMs: 20_000)
+            case "/api/v1/namespaces/capture/pods", "/api/v1/namespaces/capture/events":
+                if !request.isWatch { return .json(200, W.list([], rv: "10")) }
+                return .stream([], drop: false, holdMs: 20_000)
+            default:
+                return .json(404, W.fixture("status-404.json"))
+            }
+        }
+    }
+
+    static func lines(_ stdout: String) throws -> [JSONObject] {
+        try stdout.split(separator: "\n").map { try JSONObject(parsing: Array($0.utf8)) }
+    }
+
+    @Test func secondsEndsTheWatchWithEveryLineWritten() async throws {
+        let server = try await Self.server()
+        defer { Task { await server.close() } }
+        let folder = B.Folder()
+        let config = folder.write("config", B.kubeconfig(server: server.url, user: "    token: s3cret"))
+        let result = try B.run(["hpa/dev-inference-sim", "--kubeconfig", config, "--seconds", "1.5s"], tool: "kube-watch")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasSuffix("\n"))
+        let lines = try Self.lines(result.stdout)
+        #expect(lines.filter { $0["type"] == .string("hpa") }.map { $0["current_utilization_pct"] } == [.integer(87), .integer(103)])
+        #expect(lines.filter { $0["type"] == .string("deployment") }.count == 1)
+        #expect(lines.contains { $0["type"] == .string("watch_error") && $0["watch"] == .string("metrics") }, "no metrics API is said")
+    }
+
+    @Test func sigintFlushesAndExits0() async throws {
+        let server = try await Self.server()
+        defer { Task { await server.close() } }
+        let folder = B.Folder()
+        let config = folder.write("config", B.kubeconfig(server: server.url, user: "    token: s3cret"))
+        let process = Process()
+        let command = Unprivileged.command(B.binary.replacingOccurrences(of: "/kube-wait", with: "/kube-watch"),
+                                           ["hpa/dev-inference-sim", "--kubeconfig", config])
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try await Task.sleep(for: .seconds(1.2))
+        // setpriv execs kube-watch in place, so this pid is kube-watch's.
+        kill(process.processIdentifier, SIGINT)
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        #expect(try Self.lines(stdout).filter { $0["type"] == .string("hpa") }.count == 2, "\(stdout)")
+    }
+
+    @Test func exitStatuses() async throws {
+        let server = try await Self.server()
+        defer { Task { await server.close() } }
+        let folder = B.Folder()
+        let wrong = folder.write("wrong", B.kubeconfig(server: server.url, user: "    token: nope"))
+        let refused = try B.run(["hpa/dev-inference-sim", "--kubeconfig", wrong, "--seconds", "10s"], tool: "kube-watch")
+        #expect(refused.status == 3, "\(refused.stderr)")
+        #expect(refused.stderr.contains("401"), "\(refused.stderr)")
+        let right = folder.write("right", B.kubeconfig(server: server.url, user: "    token: s3cret"))
+        let full = try B.run(["hpa/dev-inference-sim", "--kubeconfig", right, "--seconds", "1s"], tool: "kube-watch", stdoutTo: "/dev/full")
+        #expect(full.status == 1, "\(full.stderr)")
+        #expect(full.stderr.contains("kube-watch: stdout: cannot write: No space left on device"), "\(full.stderr)")
+        let usage = try B.run(["pod/x", "--kubeconfig", right], tool: "kube-watch")
+        #expect(usage.status == 2 && usage.stderr.contains("expected hpa/NAME or deployment/NAME"), "\(usage.stderr)")
+    }
+}
