@@ -100,3 +100,12 @@ import Testing
         }
     }
 }
+
+@Suite struct KubeWatchManTests {
+    @Test func manPageCoversHelp() throws {
+        let man = try Tools.checkManPageCoversHelp("kube-watch")
+        for section in ["OPTIONS", "SIGNALS", "EXIT STATUS", "EXAMPLES"] {
+            #expect(man.contains(".Sh \(section)"), "man page lacks \(section)")
+        }
+    }
+}

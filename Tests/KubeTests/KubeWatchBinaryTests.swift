@@ -42,7 +42,7 @@ import Testing
         defer { Task { await server.close() } }
         let folder = B.Folder()
         let config = folder.write("config", B.kubeconfig(server: server.url, user: "    token: s3cret"))
-        let result = try B.run(["hpa/dev-inference-sim", "--kubeconfig", config, "--seconds", "1.5s"], tool: "kube-watch")
+        let result = try B.run(["hpa/dev-inference-sim", "--kubeconfig", config, "--seconds", "5s"], tool: "kube-watch")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasSuffix("\n"))
         let lines = try Self.lines(result.stdout)
@@ -65,13 +65,22 @@ import Testing
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
-        try await Task.sleep(for: .seconds(1.2))
+        // Both HPA lines out (the change comes 300 ms into the watch), then the signal.
+        var seen = Data()
+        while String(decoding: seen, as: UTF8.self).components(separatedBy: #""type":"hpa""#).count < 3 {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen.append(chunk)
+        }
         // setpriv execs kube-watch in place, so this pid is kube-watch's.
         kill(process.processIdentifier, SIGINT)
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        seen.append(out.fileHandleForReading.readDataToEndOfFile())
+        let stdout = String(decoding: seen, as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        #expect(stdout.hasSuffix("\n"), "whole lines only")
         #expect(try Self.lines(stdout).filter { $0["type"] == .string("hpa") }.count == 2, "\(stdout)")
+        #expect(try Self.lines(stdout).contains { $0["type"] == .string("deployment") }, "\(stdout)")
     }
 
     @Test func exitStatuses() async throws {

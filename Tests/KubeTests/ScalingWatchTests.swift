@@ -46,7 +46,7 @@ import Testing
         let podA = try Self.pod("dev-inference-sim-aaaaa"), podB = try Self.pod("dev-inference-sim-bbbbb")
         let rescale = W.fixture("event-rescale.json")
         let gone = W.fixture("watch-410-too-old.jsonl").split(separator: "\n")[0]
-        let metricReads = NIOLockedValueBox(0)
+        let metricReads = NIOLockedValueBox<[ContinuousClock.Instant]>([])
         let podLists = NIOLockedValueBox(0)
         let server = try await TestAPIServer(token: "t0ken") { request, _ in
             let hold = 10_000
@@ -73,7 +73,7 @@ import Testing
                 if request.query["resourceVersion"] == "400" { return .stream([(150, W.event("ADDED", rescale))], drop: false, holdMs: hold) }
                 return .stream([], drop: false, holdMs: hold)
             case "/apis/metrics.k8s.io/v1beta1/namespaces/capture/pods":
-                let n = metricReads.withLockedValue { $0 += 1; return $0 }
+                let n = metricReads.withLockedValue { $0.append(.now); return $0.count }
                 return .json(200, Self.metrics(n))
             default:
                 return .json(404, W.fixture("status-404.json"))
@@ -86,7 +86,12 @@ import Testing
             collected.withLockedValue { $0.append(String(decoding: bytes.dropLast(), as: UTF8.self)) }
         }
         let task = Task { try await watch.run() }
-        try await Task.sleep(for: .seconds(3.2))
+        // Until the last expected line and a third metrics read, however busy the machine.
+        for _ in 0..<400 {
+            let done = collected.withLockedValue { $0.contains { $0.contains("hpa_event") } } && metricReads.withLockedValue { $0.count } >= 3
+            if done { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         task.cancel()
         let lines = try collected.withLockedValue { $0 }.map { try JSONObject(parsing: Array($0.utf8)) }
         func of(_ type: String) -> [JSONObject] { lines.filter { $0["type"] == .string(type) } }
@@ -110,12 +115,14 @@ import Testing
         #expect(of("pod").first(where: { $0["pod"] == .string("dev-inference-sim-bbbbb") })?["initial"] == .missing)
         // The event, with its size.
         #expect(of("hpa_event").map { $0["new_size"] } == [.integer(3)])
-        // Metrics: a 1 s window over ~3 s is a handful of reads, each a new sample per pod.
+        // Metrics: read again once per (1 s) window, not in a tight loop, each read a new sample per pod.
         let reads = metricReads.withLockedValue { $0 }
-        #expect((2...6).contains(reads), "\(reads) metrics reads in 3.2 s with a 1 s window")
-        let pods3 = Set(of("pod_metrics").compactMap { line -> String? in if case .string(let s) = line["pod"] { s } else { nil } })
-        #expect(pods3.count >= 3)
-        #expect(of("pod_metrics").count == reads * pods3.count, "one line per pod per read, each read a new sample")
+        #expect(reads.count >= 3)
+        if reads.count >= 3 { #expect(reads[2] - reads[0] >= .seconds(1.8), "two pauses of one window between three reads") }
+        let metricPods = Set(of("pod_metrics").compactMap { line -> String? in if case .string(let s) = line["pod"] { s } else { nil } })
+        #expect(metricPods.count >= 3)
+        #expect(of("pod_metrics").count % metricPods.count == 0 && of("pod_metrics").count >= 3 * metricPods.count - metricPods.count,
+                "one line per pod per read: \(of("pod_metrics").count) lines, \(metricPods.count) pods, \(reads.count) reads")
         #expect(of("watch_error").isEmpty, "\(of("watch_error").map { String(decoding: $0.serialized(), as: UTF8.self) })")
         #expect(lines.allSatisfy { $0["ts"].number.map { $0 > 1_700_000_000 } ?? false })
         await client.shutdown()
@@ -143,7 +150,11 @@ import Testing
             collected.withLockedValue { $0.append(String(decoding: bytes, as: UTF8.self)) }
         }
         let task = Task { try await watch.run() }
-        try await Task.sleep(for: .seconds(1))
+        for _ in 0..<400 {
+            let seen = collected.withLockedValue { lines in lines.contains { $0.contains(#""watch":"metrics""#) } && lines.contains { $0.contains(#""type":"hpa""#) } }
+            if seen { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         task.cancel()
         let lines = collected.withLockedValue { $0 }
         #expect(lines.contains { $0.contains(#""type":"watch_error""#) && $0.contains(#""watch":"metrics""#) })
