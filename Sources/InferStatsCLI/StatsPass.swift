@@ -64,6 +64,7 @@ final class StatsPass {
         let extras = Extras(skipped: engine.malformed, late: engine.lateRecords,
                             histogram: histogram ? engine.total.latency.buckets(20) : nil)
         out.append(formatter.total(engine.totalReport(), extras, windowsShown: headerShown).utf8)
+        if let timeline = engine.timeline() { out.append(formatter.timeline(timeline).utf8) }
         out.flush()
     }
 

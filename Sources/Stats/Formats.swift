@@ -303,11 +303,11 @@ public struct ReportFormatter: Sendable {
 
     // MARK: Helpers
 
-    private func row(_ title: String, _ value: String) -> String { pad(title, 13) + value + "\n" }
-    private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
-    private func padLeft(_ s: String, _ n: Int) -> String { s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s }
-    private func ms3(_ v: Double) -> String { Number.fixed(v, v >= 100 ? 1 : (v >= 10 ? 2 : 3)) }
-    private func round3(_ v: Double) -> Double { v.isFinite ? (v * 1000).rounded() / 1000 : 0 }
+    func row(_ title: String, _ value: String) -> String { pad(title, 13) + value + "\n" }
+    func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+    func padLeft(_ s: String, _ n: Int) -> String { s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s }
+    func ms3(_ v: Double) -> String { Number.fixed(v, v >= 100 ? 1 : (v >= 10 ? 2 : 3)) }
+    func round3(_ v: Double) -> Double { v.isFinite ? (v * 1000).rounded() / 1000 : 0 }
 
     /// HH:MM:SS UTC of a Unix time.
     func clock(_ t: Double) -> String {

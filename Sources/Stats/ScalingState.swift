@@ -22,6 +22,11 @@ public struct ScalingLine: Sendable {
         if case .integer(let i) = fields[key] { return i }
         return nil
     }
+
+    func string(_ key: String) -> String? {
+        if case .string(let s) = fields[key] { return s }
+        return nil
+    }
 }
 
 /// Where scaling stands at a moment: the HPA's replicas and CPU against its target,

@@ -34,8 +34,19 @@ public struct StatsEngine: Sendable {
         public var isGap = false
     }
 
+    /// For the scaling timeline: each window's rate and p99, the rescales, the HPA's
+    /// CPU over time, each pod's lifecycle, and each pod's first and last request served.
+    public private(set) var timelinePoints: [ScalingTimeline.Point] = []
+    private var rescaleEvents: [(ts: Double, size: Int)] = []
+    private var hpaHistory: [(ts: Double, cpu: Int?, target: Int?, current: Int?)] = []
+    private var podLogs: [String: ScalingPodLog] = [:]
+    private var podFirstServed: [Double] = []
+    private var podLastServed: [Double] = []
+    private let lateness: Double
+
     public init(percentiles: [Double], interval: Double?, lateness: Double, keepSeries: Bool) {
         self.percentiles = percentiles
+        self.lateness = lateness
         self.windows = interval.map { Windows(interval: $0, lateness: lateness) }
         self.keepSeries = keepSeries
     }
@@ -48,6 +59,7 @@ public struct StatsEngine: Sendable {
         let podID = decoder.hasPod ? pods.id(decoder.podBytes) : nil
         total.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
                   bytes: decoder.bytes, errorID: errorID, podID: podID)
+        if let podID, decoder.status >= 200, decoder.status < 300 { served(podID, at: decoder.ts + decoder.latencyMs / 1000) }
         guard windows != nil else { return [] }
         _ = windows!.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
                          bytes: decoder.bytes, errorID: errorID, podID: podID)
@@ -58,13 +70,57 @@ public struct StatsEngine: Sendable {
     /// is printed up to --late after it ends, and lines keep coming meanwhile.
     private var scalingHistory: [(ts: Double, state: ScalingState)] = []
 
+    private mutating func served(_ podID: Int, at t: Double) {
+        while podFirstServed.count <= podID {
+            podFirstServed.append(.nan)
+            podLastServed.append(.nan)
+        }
+        if podFirstServed[podID].isNaN { podFirstServed[podID] = t }
+        podLastServed[podID] = t
+    }
+
     public mutating func addScaling(_ line: ScalingLine) {
+        // The timeline needs windows: 10 s ones when --interval gave none (not printed).
+        if windows == nil { windows = Windows(interval: 10, lateness: lateness) }
+        keepForTimeline(line)
         scaling.apply(line)
         if let last = scalingHistory.last, last.ts == line.ts {
             scalingHistory[scalingHistory.count - 1].state = scaling
         } else {
             scalingHistory.append((line.ts, scaling))
         }
+    }
+
+    private mutating func keepForTimeline(_ line: ScalingLine) {
+        switch line.type {
+        case "hpa":
+            hpaHistory.append((line.ts, line.int("current_utilization_pct"), line.int("target_utilization_pct"), line.int("current_replicas")))
+        case "hpa_event":
+            if line.string("reason") == "SuccessfulRescale", let size = line.int("new_size") { rescaleEvents.append((line.ts, size)) }
+        case "pod":
+            guard let pod = line.string("pod"), let event = line.string("event"), line.fields["initial"] != .bool(true) else { return }
+            var log = podLogs[pod] ?? ScalingPodLog()
+            switch event {
+            case "created": log.created = log.created ?? line.ts
+            case "ready": log.ready = log.ready ?? line.ts
+            case "terminating": log.terminating = log.terminating ?? line.ts
+            case "deleted": log.deleted = log.deleted ?? line.ts
+            default: break
+            }
+            podLogs[pod] = log
+        default:
+            break
+        }
+    }
+
+    /// The scaling timeline of the run, when it had kube-watch's lines.
+    public func timeline() -> ScalingTimeline? {
+        guard scaling.seen else { return nil }
+        var served: [String: (first: Double, last: Double)] = [:]
+        for (id, name) in pods.names.enumerated() where id < podFirstServed.count && !podFirstServed[id].isNaN {
+            served[name] = (podFirstServed[id], podLastServed[id])
+        }
+        return ScalingTimeline(points: timelinePoints, events: rescaleEvents, hpa: hpaHistory, pods: podLogs, served: served)
     }
 
     /// The scaling state as of `ts` (the last line before it), nil before any line.
@@ -108,6 +164,12 @@ public struct StatsEngine: Sendable {
     public var lateRecords: Int { windows?.late ?? 0 }
 
     private mutating func record(_ done: [Windows.Window]) -> [Windows.Window] {
+        for w in done where !w.isGap {
+            let span = covered(w)
+            guard span.end > span.start else { continue }
+            timelinePoints.append(.init(start: w.start, end: w.end, rate: Double(w.aggregate.requests) / (span.end - span.start),
+                                        p99: w.aggregate.latency.count > 0 ? w.aggregate.latency.percentile(99) : .nan))
+        }
         if keepSeries {
             for w in done {
                 if w.isGap {

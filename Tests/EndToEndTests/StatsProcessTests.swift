@@ -259,4 +259,63 @@ import Testing
         #expect(windows.count == 6)
         #expect(windows[2].contains(#""scaling":{"desired_replicas":3,"current_replicas":1,"ready_replicas":1,"cpu_utilization_pct":150,"cpu_target_pct":60}"#), "\(windows[2])")
     }
+
+    /// A synthetic run with a known story: 2 → 20 req/s at +60 s, p99 10 → 200 ms until
+    /// +100 s; the HPA over target at +70, rescale 1 → 3 at +75, pods Ready at +82 and
+    /// +84 and serving from +85; back to 2 req/s at +180, under target at +200, rescale
+    /// 3 → 1 at +215, pods deleted at +221 and +221.5. Every interval of the timeline
+    /// is known, so each is checked exactly.
+    @Test func theScalingTimelineOfAKnownRun() throws {
+        let t0 = 1_796_000_000.0
+        var records = "", firstServed: [String: Double] = [:], lastServed: [String: Double] = [:]
+        var t = 0.0, seq = 0
+        while t < 300 {
+            let pod = t < 85 || t >= 214 ? "p-a" : ["p-a", "p-b", "p-c"][seq % 3]
+            let latency = t >= 60 && t < 100 ? 200.0 : 10.0
+            records += #"{"ts":\#(t0 + t),"seq":\#(seq),"latency_ms":\#(latency),"service_ms":\#(latency),"status":200,"bytes":10,"error":null,"pod":"\#(pod)"}"# + "\n"
+            firstServed[pod] = firstServed[pod] ?? t + latency / 1000
+            lastServed[pod] = t + latency / 1000
+            seq += 1
+            t = ((t + (t < 60 || t >= 180 ? 0.5 : 0.05)) * 1000).rounded() / 1000
+        }
+        func hpa(_ ts: Double, _ cpu: Int, _ desired: Int) -> String {
+            #"{"ts":\#(t0 + ts),"type":"hpa","name":"h","desired_replicas":\#(desired),"current_replicas":\#(desired),"current_utilization_pct":\#(cpu),"target_utilization_pct":60}"#
+        }
+        func pod(_ ts: Double, _ name: String, _ event: String) -> String {
+            #"{"ts":\#(t0 + ts),"type":"pod","pod":"\#(name)","event":"\#(event)","at":null}"#
+        }
+        func rescale(_ ts: Double, _ size: Int) -> String {
+            #"{"ts":\#(t0 + ts),"type":"hpa_event","name":"h","reason":"SuccessfulRescale","event_type":"Normal","message":"New size: \#(size)","new_size":\#(size)}"#
+        }
+        let scaling = [hpa(-5, 10, 1), hpa(70, 150, 1), rescale(75, 3), pod(75.05, "p-b", "created"), pod(75.06, "p-c", "created"),
+                       pod(82, "p-b", "ready"), pod(84, "p-c", "ready"), hpa(200, 20, 3), rescale(215, 1),
+                       pod(215.1, "p-b", "terminating"), pod(215.1, "p-c", "terminating"), pod(221, "p-b", "deleted"), pod(221.5, "p-c", "deleted")]
+        let input = Data((scaling.joined(separator: "\n") + "\n" + records).utf8)
+        let result = try Tools.run("infer-stats", ["--format", "json"], stdin: input)
+        #expect(result.status == 0, "\(result.stderr)")
+        let rescales = try result.stdout.split(separator: "\n").filter { $0.contains(#""type":"rescale""#) }
+            .map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        try #require(rescales.count == 2, "\(result.stdout)")
+        let up = rescales[0], down = rescales[1]
+        func num(_ o: [String: Any], _ key: String) -> Double? { (o[key] as? NSNumber)?.doubleValue }
+        func close(_ a: Double?, _ b: Double) -> Bool { a.map { abs($0 - b) < 0.002 } ?? false }
+        #expect(up["direction"] as? String == "up" && num(up, "from") == 1 && num(up, "to") == 3)
+        #expect(num(up, "load_change") == t0 + 60 && num(up, "load_from") == 2 && num(up, "load_to") == 20)
+        #expect(num(up, "crossed_s") == 10 && num(up, "rescale_s") == 15, "\(up)")
+        #expect(num(up, "p99_before_ms") == 10 && num(up, "p99_back_s") == 50, "back under 10 ms in the window that ends at +110: \(up)")
+        let upPods = try #require(up["pods"] as? [[String: Any]])
+        #expect(upPods.map { $0["pod"] as? String } == ["p-b", "p-c"])
+        #expect(upPods.map { num($0, "ready_s") } == [22, 24])
+        #expect(close(num(upPods[0], "first_served_s"), firstServed["p-b"]! - 60), "\(upPods[0])")
+        #expect(close(num(upPods[1], "first_served_s"), firstServed["p-c"]! - 60), "\(upPods[1])")
+        #expect(down["direction"] as? String == "down" && num(down, "from") == 3 && num(down, "to") == 1)
+        #expect(num(down, "load_change") == t0 + 180 && num(down, "crossed_s") == 20 && num(down, "rescale_s") == 35, "\(down)")
+        let downPods = try #require(down["pods"] as? [[String: Any]])
+        #expect(downPods.map { num($0, "deleted_s") } == [41, 41.5])
+        #expect(close(num(downPods[0], "last_served_s"), lastServed["p-b"]! - 180), "\(downPods[0])")
+        // The text report has the section, in the same numbers.
+        let text = try Tools.run("infer-stats", [], stdin: input).stdout
+        #expect(text.contains("Scaling timeline (seconds after the load change)"))
+        #expect(text.contains("over target +10.0   rescale +15.0   p99 back +50.0"), "\(text)")
+    }
 }
