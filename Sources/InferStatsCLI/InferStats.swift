@@ -55,8 +55,10 @@ struct InferStats: AsyncParsableCommand {
         pass.finish(sources, histogram: hist)
         try Self.checkWritten(pass.out)
         if let svg {
-            let chart = SVGChart(title: Self.chartTitle(pass.engine.totalReport()), points: pass.engine.series,
-                                 podNames: pass.engine.pods.names, errorNames: pass.engine.errors.names)
+            let engine = pass.engine
+            let chart = SVGChart(title: Self.chartTitle(engine.totalReport()), points: engine.series,
+                                 podNames: engine.pods.names, errorNames: engine.errors.names,
+                                 scaling: engine.series.map { engine.scaling(at: $0.end) })
             guard Self.write(chart.render(), to: svg) else {
                 writeStderr("infer-stats: \(svg): cannot write: \(String(cString: strerror(errno)))\n")
                 throw ExitCode(ExitStatus.failure)

@@ -289,7 +289,8 @@ import Testing
         }
         let scaling = [hpa(-5, 10, 1), hpa(70, 150, 1), rescale(75, 3), pod(75.05, "p-b", "created"), pod(75.06, "p-c", "created"),
                        pod(82, "p-b", "ready"), pod(84, "p-c", "ready"), hpa(200, 20, 3), rescale(215, 1),
-                       pod(215.1, "p-b", "terminating"), pod(215.1, "p-c", "terminating"), pod(221, "p-b", "deleted"), pod(221.5, "p-c", "deleted")]
+                       pod(215.1, "p-b", "terminating"), pod(215.1, "p-c", "terminating"), pod(221, "p-b", "deleted"), pod(221.5, "p-c", "deleted"),
+                       hpa(230, 20, 1)]
         let input = Data((scaling.joined(separator: "\n") + "\n" + records).utf8)
         let result = try Tools.run("infer-stats", ["--format", "json"], stdin: input)
         #expect(result.status == 0, "\(result.stderr)")
@@ -313,6 +314,23 @@ import Testing
         let downPods = try #require(down["pods"] as? [[String: Any]])
         #expect(downPods.map { num($0, "deleted_s") } == [41, 41.5])
         #expect(close(num(downPods[0], "last_served_s"), lastServed["p-b"]! - 180), "\(downPods[0])")
+        // The chart gains the replicas panel: desired as steps 1 → 3 → 1, on the same time axis.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("timeline-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let chart = try Tools.run("infer-stats", ["--svg", folder + "/chart.svg"], stdin: input)
+        #expect(chart.status == 0, "\(chart.stderr)")
+        let svg = try String(contentsOfFile: folder + "/chart.svg", encoding: .utf8)
+        #expect(svg.contains("Replicas (HPA desired and current, Deployment ready)") && svg.contains("HPA CPU (% of request; target dashed)"))
+        let desired = try #require(svg.split(separator: "\n").first { $0.contains(#"data-series="desired""#) })
+        let d = String(desired.split(separator: "d=\"")[1].prefix { $0 != "\"" })
+        // y of each step (M x,y or V y), runs of equal levels collapsed.
+        let levels = d.split(separator: " ").compactMap { token -> Double? in
+            if token.first == "M" { return Double(token.split(separator: ",")[1]) }
+            if token.first == "V" { return Double(token.dropFirst()) }
+            return nil
+        }.reduce(into: [Double]()) { runs, y in if runs.last != y { runs.append(y) } }
+        #expect(levels.count == 3 && levels[0] == levels[2] && levels[1] < levels[0], "1 → 3 → 1 replicas as steps: \(d)")
         // The text report has the section, in the same numbers.
         let text = try Tools.run("infer-stats", [], stdin: input).stdout
         #expect(text.contains("Scaling timeline (seconds after the load change)"))
