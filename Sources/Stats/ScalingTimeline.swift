@@ -45,12 +45,14 @@ public struct ScalingTimeline: Sendable {
         up ? (b >= a * 1.5 && b - a >= 1) : (a >= b * 1.5 && a - b >= 1)
     }
 
-    public init(points: [Point], events: [(ts: Double, size: Int)], hpa: [(ts: Double, cpu: Int?, target: Int?, current: Int?)],
+    public init(points: [Point], events: [(ts: Double, size: Int)], hpa: [(ts: Double, cpu: Int?, target: Int?, desired: Int?)],
                 pods: [String: ScalingPodLog], served: [String: (first: Double, last: Double)]) {
         var previous: Int?
         var searchFrom = -Double.infinity
         for (index, event) in events.enumerated() {
-            let before = previous ?? hpa.last(where: { $0.ts < event.ts })?.current
+            // The size before: the last rescale's, else what the HPA wanted before this one (its
+            // status update and the Event come together, in either order).
+            let before = previous ?? hpa.last(where: { $0.ts < event.ts + 2 && $0.desired != nil && $0.desired != event.size })?.desired
             var r = Rescale(at: event.ts, from: before, to: event.size)
             let next = index + 1 < events.count ? events[index + 1].ts : Double.infinity
             Self.findStep(&r, points: points, after: searchFrom)

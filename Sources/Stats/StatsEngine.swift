@@ -38,7 +38,7 @@ public struct StatsEngine: Sendable {
     /// CPU over time, each pod's lifecycle, and each pod's first and last request served.
     public private(set) var timelinePoints: [ScalingTimeline.Point] = []
     private var rescaleEvents: [(ts: Double, size: Int)] = []
-    private var hpaHistory: [(ts: Double, cpu: Int?, target: Int?, current: Int?)] = []
+    private var hpaHistory: [(ts: Double, cpu: Int?, target: Int?, desired: Int?)] = []
     private var podLogs: [String: ScalingPodLog] = [:]
     private var podFirstServed: [Double] = []
     private var podLastServed: [Double] = []
@@ -94,7 +94,7 @@ public struct StatsEngine: Sendable {
     private mutating func keepForTimeline(_ line: ScalingLine) {
         switch line.type {
         case "hpa":
-            hpaHistory.append((line.ts, line.int("current_utilization_pct"), line.int("target_utilization_pct"), line.int("current_replicas")))
+            hpaHistory.append((line.ts, line.int("current_utilization_pct"), line.int("target_utilization_pct"), line.int("desired_replicas")))
         case "hpa_event":
             if line.string("reason") == "SuccessfulRescale", let size = line.int("new_size") { rescaleEvents.append((line.ts, size)) }
         case "pod":

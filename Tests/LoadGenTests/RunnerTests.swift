@@ -120,8 +120,9 @@ final class TestServer: Sendable {
         let achieved = Double(sent.count - 1) / (sent.last! - sent.first!)
         #expect(abs(achieved - 200) <= 10, "achieved \(achieved) req/s of 200")
         #expect(summary.lagMs(99) < 50, "p99 schedule lag \(summary.lagMs(99)) ms")
-        // Open loop: the last send is due at 1.995 s and answered 50 ms later.
-        #expect(elapsed > .milliseconds(2000) && elapsed < .milliseconds(3000), "took \(elapsed)")
+        // Open loop: the last send is due at 1.995 s and answered 50 ms later (a closed loop
+        // would take seconds more; the bound is wide for a busy machine, the rate check is tight).
+        #expect(elapsed > .milliseconds(2000) && elapsed < .milliseconds(6000), "took \(elapsed)")
         let ts = records.map(\.ts).sorted()
         #expect(abs((ts.last! - ts.first!) - 1.995) < 0.001)  // scheduled times are exact
     }
