@@ -4,7 +4,8 @@ Tests/Deploy/deploy-test.sh. Its objects are the real API responses in
 Tests/KubeTests/Fixtures (captured from a v1.36 API server), with name, namespace and
 resourceVersion filled in.
 
-It serves one Deployment and one HPA in one namespace, and the Deployment's pods:
+It serves one Deployment and one HPA in one namespace, the Deployment's pods and the
+(empty) Events of the namespace; pods and events can be watched (bookmarks only):
 - every request needs `Authorization: Bearer TOKEN`, else 401 (the real Status);
 - another namespace, or another object's name, is a 404 Status naming what was asked
   for (a real server would list another namespace as empty: the stub is loud instead);
@@ -15,7 +16,8 @@ Each object has a story that starts at its LIST (so one stub serves run after ru
 the Deployment is just created, and ROLLOUT seconds later complete (or, with
 --progress-deadline-exceeded, failed with ProgressDeadlineExceeded); the HPA has no
 metrics (ScalingActive False), and HPA_METRICS seconds later it has them (or never).
-When the final Deployment is sent, the time (Unix seconds) goes to --sent. Every request
+When the final Deployment is sent, the time (Unix seconds) goes to --sent (the HPA's
+final state: --hpa-sent). Every request
 is one line in --log: METHOD PATH?QUERY (decoded) STATUS.
 """
 import argparse
@@ -44,6 +46,7 @@ parser.add_argument("--progress-deadline-exceeded", action="store_true",
                     help="the rollout ends with ProgressDeadlineExceeded, its pods Unschedulable")
 parser.add_argument("--hpa-metrics", default="0", help="seconds from LIST to the HPA's metrics, or 'never'")
 parser.add_argument("--sent", help="write the time the final Deployment was sent here")
+parser.add_argument("--hpa-sent", help="write the time the HPA's final state was sent (on a watch) here")
 parser.add_argument("--log", help="append one line per request here")
 parser.add_argument("--fixtures", default=os.path.join(ROOT, "Tests/KubeTests/Fixtures"))
 args = parser.parse_args()
@@ -184,8 +187,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if namespace != args.namespace:
             self.send_json(404, not_found("", "namespaces", namespace))
             return
-        if core and resource == "pods" and name is None:
-            self.pods(query)
+        if core and resource in ("pods", "events") and name is None:
+            if query.get("watch") in ("1", "true"):
+                self.quiet_watch(query)
+            elif resource == "pods":
+                self.pods(query)
+            else:
+                self.send_json(200, {"kind": "EventList", "apiVersion": "v1",
+                                     "metadata": {"resourceVersion": str(last_version[0])}, "items": []})
             return
         known = RESOURCES.get((group, resource))
         if known is None or len(rest) > 4:
@@ -248,8 +257,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if upcoming and upcoming[0] <= time.time():
                     version = upcoming[1]
                     self.event({"type": "MODIFIED", "object": upcoming[2]})
-                    if story is deployment and story.after(version) is None and args.sent:
-                        with open(args.sent, "w") as f:
+                    sent = args.sent if story is deployment else args.hpa_sent
+                    if story.after(version) is None and sent:
+                        with open(sent, "w") as f:
                             f.write(repr(time.time()))
                 elif bookmarks and time.time() < end:
                     kind = story.states[0][1]
@@ -258,6 +268,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             pass  # the client went away (kube-wait exits without closing its watches)
+
+    def quiet_watch(self, query):
+        """A watch on which nothing changes: a bookmark every 5 s, until timeoutSeconds."""
+        end = time.time() + float(query.get("timeoutSeconds", "300"))
+        self.record(200)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            while time.time() < end:
+                time.sleep(max(min(5, end - time.time()), 0))
+                if time.time() < end:
+                    self.event({"type": "BOOKMARK", "object": {"kind": "Pod", "apiVersion": "v1",
+                                                               "metadata": {"resourceVersion": query.get("resourceVersion", "1")}}})
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            pass
 
     def event(self, body):
         line = (json.dumps(body) + "\n").encode()

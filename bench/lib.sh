@@ -38,12 +38,12 @@ api_stub() {
   need openssl "apt-get install openssl"
   need curl "apt-get install curl"
   mkdir -p "$out"
-  rm -f "$out/port" "$out/sent" "$out/requests.log"
+  rm -f "$out/port" "$out/sent" "$out/hpa-sent" "$out/requests.log"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
     -addext subjectAltName=IP:127.0.0.1 -keyout "$out/key.pem" -out "$out/cert.pem" 2>/dev/null
   token=stub-$(openssl rand -hex 8)
   python3 bench/kube_api_stub.py --cert "$out/cert.pem" --key "$out/key.pem" --port-file "$out/port" \
-    --token "$token" --log "$out/requests.log" --sent "$out/sent" "$@" &
+    --token "$token" --log "$out/requests.log" --sent "$out/sent" --hpa-sent "$out/hpa-sent" "$@" &
   STUB_PID=$!
   KILL_PIDS+=("$STUB_PID")
   for _ in $(seq 100); do
