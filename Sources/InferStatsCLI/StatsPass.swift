@@ -12,13 +12,11 @@ import ToolSupport
 /// stops early on a signal (after the drain time) or a closed stdout.
 final class StatsPass {
     var engine: StatsEngine
-    let formatter: ReportFormatter
+    var formatter: ReportFormatter
     let out = LineWriter(fd: 1)
     let showWindows: Bool
     let signals: ShutdownSignals
     private var headerShown = false
-    /// Decided with the header: the input had kube-watch's lines before the first row.
-    private var scalingColumns = false
     private var reportedSamples = 0
     private var drainDeadline: Double?
 
@@ -87,8 +85,9 @@ final class StatsPass {
     private func emit(_ windows: [Windows.Window]) {
         guard showWindows, !windows.isEmpty else { return }
         if !headerShown {
-            scalingColumns = engine.scaling.seen
-            out.append(formatter.windowHeader(scaling: scalingColumns).utf8)
+            // Decided with the header: the input had kube-watch's lines before the first row.
+            formatter.scalingColumns = engine.scalingTally.seen
+            out.append(formatter.windowHeader().utf8)
             headerShown = true
         }
         let full = formatter.format == .json || formatter.format == .csv
@@ -99,7 +98,7 @@ final class StatsPass {
                 out.append(formatter.gapRow(start: w.start, end: w.end).utf8)
                 continue
             }
-            out.append(formatter.windowRow(engine.report(w, percentiles: shown, servicePercentiles: full), scaling: scalingColumns).utf8)
+            out.append(formatter.windowRow(engine.report(w, percentiles: shown, servicePercentiles: full)).utf8)
         }
         out.flush()  // a window is printed as soon as it is complete
     }

@@ -14,19 +14,23 @@ import JSON
 public struct RecordDecoder {
     // The fields of the last decoded line. Strings are kept as bytes in reused
     // buffers so a line costs no allocation.
-    public private(set) var ts = 0.0
-    public private(set) var latencyMs = 0.0
+    public internal(set) var ts = 0.0
+    public internal(set) var latencyMs = 0.0
     /// nil when the line has no service_ms.
-    public private(set) var serviceMs: Double?
-    public private(set) var status = 0
-    public private(set) var bytes = 0
-    public private(set) var hasError = false
-    public private(set) var errorBytes: [UInt8] = []
-    public private(set) var hasPod = false
-    public private(set) var podBytes: [UInt8] = []
+    public internal(set) var serviceMs: Double?
+    public internal(set) var status = 0
+    public internal(set) var bytes = 0
+    public internal(set) var hasError = false
+    public internal(set) var errorBytes: [UInt8] = []
+    public internal(set) var hasPod = false
+    public internal(set) var podBytes: [UInt8] = []
+
+    /// For a line with a string `type` (not a record: kube-watch's, infer-records(5)) that
+    /// went through jansson, its parsed object, so the caller need not parse it again.
+    public internal(set) var typedObject: JSONObject?
 
     /// Lines the fast path passed to jansson (for tests and benchmarks).
-    public private(set) var slowPathLines = 0
+    public internal(set) var slowPathLines = 0
 
     public init() {
         errorBytes.reserveCapacity(32)
@@ -37,10 +41,12 @@ public struct RecordDecoder {
     public struct Malformed: Error, Equatable, Sendable, CustomStringConvertible {
         public let description: String
         public init(_ description: String) { self.description = description }
+        /// The verdict for a line with a string `type` key: a scaling line, not a record.
+        public static let typedLine = Malformed("a line with a \"type\" key: not a request record")
     }
 
-    private struct Seen {
-        var ts = false, latency = false, status = false, error = false
+    struct Seen {
+        var ts = false, latency = false, status = false, error = false, typed = false
     }
 
     /// Decodes one line (without its newline). On success the fields above hold it.
@@ -55,6 +61,7 @@ public struct RecordDecoder {
     }
 
     private mutating func reset() {
+        typedObject = nil
         serviceMs = nil
         bytes = 0
         hasPod = false
@@ -76,7 +83,8 @@ public struct RecordDecoder {
         return decodeWithJansson(line)
     }
 
-    private func check(_ seen: Seen) -> Malformed? {
+    func check(_ seen: Seen) -> Malformed? {
+        if seen.typed { return .typedLine }
         if !seen.ts { return Malformed("missing key \"ts\"") }
         if !seen.latency { return Malformed("missing key \"latency_ms\"") }
         if !seen.status { return Malformed("missing key \"status\"") }
@@ -92,7 +100,7 @@ public struct RecordDecoder {
 
     // MARK: - Fast path
 
-    private enum Key { case ts, latency, service, status, bytes, error, pod, other }
+    enum Key { case ts, latency, service, status, bytes, error, pod, type, other }
 
     private static func key(_ p: UnsafePointer<UInt8>, _ n: Int) -> Key {
         @inline(__always) func eq(_ s: StaticString) -> Bool {
@@ -101,6 +109,7 @@ public struct RecordDecoder {
         switch n {
         case 2: return eq("ts") ? .ts : .other
         case 3: return eq("pod") ? .pod : .other
+        case 4: return eq("type") ? .type : .other
         case 5: return eq("bytes") ? .bytes : (eq("error") ? .error : .other)
         case 6: return eq("status") ? .status : .other
         case 10: return eq("latency_ms") ? .latency : (eq("service_ms") ? .service : .other)
@@ -108,7 +117,7 @@ public struct RecordDecoder {
         }
     }
 
-    private enum Scalar { case string(Int, Int), number(Double, isInteger: Bool), null, bool }
+    enum Scalar { case string(Int, Int), number(Double, isInteger: Bool), null, bool(Bool) }
 
     /// True when the line was fully understood (the fields are set); false sends it to jansson.
     private mutating func scan(_ line: UnsafeRawBufferPointer, _ seen: inout Seen) -> Bool {
@@ -118,101 +127,21 @@ public struct RecordDecoder {
         @inline(__always) func skipSpace() {
             while i < end, base[i] == 0x20 || base[i] == 0x09 || base[i] == 0x0D { i += 1 }
         }
-        // A string at `i` (its opening quote) of plain ASCII, no escapes: the bounds of
-        // its content, with `i` moved past the closing quote; nil sends the line to jansson.
-        func plainString() -> (Int, Int)? {
-            i += 1
-            let start = i
-            while i < end, base[i] != UInt8(ascii: "\"") {
-                let c = base[i]
-                if c == UInt8(ascii: "\\") || c < 0x20 || c >= 0x80 { return nil }
-                i += 1
-            }
-            guard i < end else { return nil }
-            i += 1
-            return (start, i - 1)
-        }
         skipSpace()
         guard i < end, base[i] == UInt8(ascii: "{") else { return false }
         i += 1
         skipSpace()
         if i < end, base[i] == UInt8(ascii: "}") { return false }  // {}: let jansson and check() say what is missing
         while true {
-            guard i < end, base[i] == UInt8(ascii: "\""), let (keyStart, keyEnd) = plainString() else { return false }
+            guard i < end, base[i] == UInt8(ascii: "\""), let (keyStart, keyEnd) = Self.plainString(base, &i, end) else { return false }
             let key = Self.key(base + keyStart, keyEnd - keyStart)
             skipSpace()
             guard i < end, base[i] == UInt8(ascii: ":") else { return false }
             i += 1
             skipSpace()
             guard i < end else { return false }
-            // Value: a scalar.
-            let value: Scalar
-            switch base[i] {
-            case UInt8(ascii: "\""):
-                guard let (start, stop) = plainString() else { return false }
-                value = .string(start, stop)
-            case UInt8(ascii: "n"):
-                guard i + 4 <= end, base[i + 1] == UInt8(ascii: "u"), base[i + 2] == UInt8(ascii: "l"), base[i + 3] == UInt8(ascii: "l") else { return false }
-                i += 4
-                value = .null
-            case UInt8(ascii: "t"):
-                guard i + 4 <= end, base[i + 1] == UInt8(ascii: "r"), base[i + 2] == UInt8(ascii: "u"), base[i + 3] == UInt8(ascii: "e") else { return false }
-                i += 4
-                value = .bool
-            case UInt8(ascii: "f"):
-                guard i + 5 <= end, base[i + 1] == UInt8(ascii: "a"), base[i + 2] == UInt8(ascii: "l"), base[i + 3] == UInt8(ascii: "s"), base[i + 4] == UInt8(ascii: "e") else { return false }
-                i += 5
-                value = .bool
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                guard let number = Self.number(base, &i, end) else { return false }
-                value = number
-            default:
-                return false
-            }
-            switch key {
-            case .ts:
-                guard case .number(let v, _) = value else { return false }
-                ts = v
-                seen.ts = true
-            case .latency:
-                guard case .number(let v, _) = value else { return false }
-                latencyMs = v
-                seen.latency = true
-            case .service:
-                switch value {
-                case .number(let v, _): serviceMs = v
-                case .null: serviceMs = nil
-                default: return false
-                }
-            case .status:
-                guard case .number(let v, true) = value else { return false }
-                status = Int(v)
-                seen.status = true
-            case .bytes:
-                guard case .number(let v, true) = value else { return false }
-                bytes = Int(v)
-            case .error:
-                switch value {
-                case .null: hasError = false
-                case .string(let s, let e):
-                    hasError = true
-                    errorBytes.removeAll(keepingCapacity: true)
-                    errorBytes.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
-                default: return false
-                }
-                seen.error = true
-            case .pod:
-                switch value {
-                case .null: hasPod = false
-                case .string(let s, let e):
-                    hasPod = true
-                    podBytes.removeAll(keepingCapacity: true)
-                    podBytes.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
-                default: return false
-                }
-            case .other:
-                break
-            }
+            guard let value = Self.scalar(base, &i, end) else { return false }
+            guard assign(key, value, base, &seen) else { return false }
             skipSpace()
             guard i < end else { return false }
             if base[i] == UInt8(ascii: ",") {
@@ -227,102 +156,70 @@ public struct RecordDecoder {
         }
     }
 
-    private static let powersOfTen: [Double] = (0...22).map { p in (0..<p).reduce(1.0) { acc, _ in acc * 10 } }
 
-    /// A JSON number without exponent and with at most 18 significant digits, parsed
-    /// exactly (one correctly rounded division); anything else → nil (jansson decides).
-    private static func number(_ base: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int) -> Scalar? {
-        var j = i
-        var negative = false
-        if base[j] == UInt8(ascii: "-") {
-            negative = true
-            j += 1
+    /// A plain ASCII string without escapes at `i` (its opening quote): the bounds of its
+    /// content, with `i` past the closing quote; nil sends the line to jansson.
+    @inline(__always)
+    static func plainString(_ base: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int) -> (Int, Int)? {
+        i += 1
+        let start = i
+        while i < end, base[i] != UInt8(ascii: "\"") {
+            let c = base[i]
+            if c == UInt8(ascii: "\\") || c < 0x20 || c >= 0x80 { return nil }
+            i += 1
         }
-        guard j < end, base[j] >= 0x30, base[j] <= 0x39 else { return nil }
-        if base[j] == 0x30, j + 1 < end, base[j + 1] >= 0x30, base[j + 1] <= 0x39 { return nil }  // leading zero
-        var mantissa: UInt64 = 0
-        var digits = 0
-        while j < end, base[j] >= 0x30, base[j] <= 0x39 {
-            mantissa = mantissa &* 10 &+ UInt64(base[j] - 0x30)
-            digits += 1
-            j += 1
-        }
-        var fraction = 0
-        var isInteger = true
-        if j < end, base[j] == UInt8(ascii: ".") {
-            isInteger = false
-            j += 1
-            guard j < end, base[j] >= 0x30, base[j] <= 0x39 else { return nil }
-            while j < end, base[j] >= 0x30, base[j] <= 0x39 {
-                mantissa = mantissa &* 10 &+ UInt64(base[j] - 0x30)
-                digits += 1
-                fraction += 1
-                j += 1
-            }
-        }
-        if j < end, base[j] == UInt8(ascii: "e") || base[j] == UInt8(ascii: "E") { return nil }
-        guard digits <= 18, fraction <= 22 else { return nil }
-        var value = Double(mantissa)  // exact below 2^53; 18 digits may round once more
-        if mantissa >= 1 << 53 { return nil }
-        if fraction > 0 { value /= powersOfTen[fraction] }
-        i = j
-        return .number(negative ? -value : value, isInteger: isInteger)
+        guard i < end else { return nil }
+        i += 1
+        return (start, i - 1)
     }
 
-    // MARK: - Slow path
+    /// The scalar value at `i`; nil (nested values, anything unsure) sends the line to jansson.
+    @inline(__always)
+    static func scalar(_ base: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int) -> Scalar? {
+        func word(_ w: StaticString) -> Bool {
+            let n = w.utf8CodeUnitCount
+            guard i + n <= end, memcmp(base + i, w.utf8Start, n) == 0 else { return false }
+            i += n
+            return true
+        }
+        switch base[i] {
+        case UInt8(ascii: "\""):
+            guard let (start, stop) = plainString(base, &i, end) else { return nil }
+            return .string(start, stop)
+        case UInt8(ascii: "n"): return word("null") ? .null : nil
+        case UInt8(ascii: "t"): return word("true") ? .bool(true) : nil
+        case UInt8(ascii: "f"): return word("false") ? .bool(false) : nil
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return number(base, &i, end)
+        default: return nil
+        }
+    }
 
-    private mutating func decodeWithJansson(_ line: UnsafeRawBufferPointer) -> Malformed? {
-        let object: JSONObject
-        do {
-            object = try JSONObject(parsing: line)
-        } catch {
-            return Malformed("not JSON: \(error.description)")
-        }
-        func number(_ key: String) -> Double?? {
-            switch object[key] {
-            case .missing: return .some(nil)
-            case .integer(let i): return Double(i)
-            case .real(let d): return d
-            default: return nil
-            }
-        }
-        guard let tsValue = number("ts") else { return Malformed("\"ts\" must be a number") }
-        guard let ts = tsValue else { return Malformed("missing key \"ts\"") }
-        guard let latencyValue = number("latency_ms") else { return Malformed("\"latency_ms\" must be a number") }
-        guard let latency = latencyValue else { return Malformed("missing key \"latency_ms\"") }
-        self.ts = ts
-        self.latencyMs = latency
-        switch object["service_ms"] {
-        case .missing, .null: serviceMs = nil
-        case .integer(let i): serviceMs = Double(i)
-        case .real(let d): serviceMs = d
-        default: return Malformed("\"service_ms\" must be a number")
-        }
-        switch object["status"] {
-        case .integer(let s): status = s
-        case .missing: return Malformed("missing key \"status\"")
-        default: return Malformed("\"status\" must be an integer")
-        }
-        switch object["bytes"] {
-        case .integer(let b): bytes = b
-        case .missing, .null: bytes = 0
-        default: return Malformed("\"bytes\" must be an integer")
-        }
-        switch object["error"] {
-        case .null: hasError = false
-        case .string(let s):
+    /// Keeps a known key's value; false when its type is not the record's (jansson decides).
+    @inline(__always)
+    mutating func assign(_ key: Key, _ value: Scalar, _ base: UnsafePointer<UInt8>, _ seen: inout Seen) -> Bool {
+        switch (key, value) {
+        case (.ts, .number(let v, _)): ts = v; seen.ts = true
+        case (.latency, .number(let v, _)): latencyMs = v; seen.latency = true
+        case (.service, .number(let v, _)): serviceMs = v
+        case (.service, .null): serviceMs = nil
+        case (.status, .number(let v, true)): status = Int(v); seen.status = true
+        case (.bytes, .number(let v, true)): bytes = Int(v)
+        case (.error, .null): hasError = false; seen.error = true
+        case (.error, .string(let s, let e)):
             hasError = true
-            errorBytes = Array(s.utf8)
-        case .missing: return Malformed("missing key \"error\"")
-        default: return Malformed("\"error\" must be a string or null")
-        }
-        switch object["pod"] {
-        case .null, .missing: hasPod = false
-        case .string(let s):
+            errorBytes.removeAll(keepingCapacity: true)
+            errorBytes.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
+            seen.error = true
+        case (.pod, .null): hasPod = false
+        case (.pod, .string(let s, let e)):
             hasPod = true
-            podBytes = Array(s.utf8)
-        default: return Malformed("\"pod\" must be a string or null")
+            podBytes.removeAll(keepingCapacity: true)
+            podBytes.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
+        case (.type, .string): seen.typed = true
+        case (.type, _): seen.typed = false  // a later "type" wins, as in jansson
+        case (.other, _): break
+        default: return false
         }
-        return check(Seen(ts: true, latency: true, status: true, error: true))
+        return true
     }
 }

@@ -23,6 +23,9 @@ public struct Extras: Sendable {
 public struct ReportFormatter: Sendable {
     public let format: OutputFormat
     public let percentiles: [Double]
+    /// Window rows (and a CSV total after them) carry the replicas and HPA CPU of
+    /// kube-watch's lines: decided once, before the first row, so columns never shift.
+    public var scalingColumns = false
 
     public init(format: OutputFormat, percentiles: [Double]) {
         self.format = format
@@ -38,15 +41,15 @@ public struct ReportFormatter: Sendable {
 
     // MARK: Windows
 
-    /// Printed once before the first window row; `scaling`: with the replicas
-    /// (ready/desired) and HPA CPU (current/target %) columns of kube-watch's lines.
-    public func windowHeader(scaling: Bool = false) -> String {
+    /// Printed once before the first window row; with `scalingColumns`, the replicas
+    /// (ready/desired) and HPA CPU (current/target %) of kube-watch's lines too.
+    public func windowHeader() -> String {
         switch format {
         case .text:
             var line = pad("window", 9) + padLeft("reqs", 7) + padLeft("rate/s", 9) + padLeft("ok%", 7)
             for p in rowPercentiles { line += padLeft(Report.label(p), 9) }
             line += padLeft("err", 6) + padLeft("pods", 5)
-            if scaling { line += padLeft("replicas", 9) + padLeft("cpu%", 8) }
+            if scalingColumns { line += padLeft("replicas", 9) + padLeft("cpu%", 8) }
             return line + "\n"
         case .csv: return csvHeader() + "\n"
         case .markdown:
@@ -56,7 +59,7 @@ public struct ReportFormatter: Sendable {
         }
     }
 
-    public func windowRow(_ r: Report, scaling: Bool = false) -> String {
+    public func windowRow(_ r: Report) -> String {
         switch format {
         case .text:
             var line = pad(clock(r.start), 9) + padLeft(String(r.requests), 7) + padLeft(Number.fixed(r.rate, 1), 9)
@@ -66,13 +69,14 @@ public struct ReportFormatter: Sendable {
                 line += padLeft(r.latency.count > 0 && ms != nil ? ms3(ms!) : "-", 9)
             }
             line += padLeft(String(r.failures), 6) + padLeft(String(r.pods.count), 5)
-            if scaling, let state = r.scaling { line += padLeft(state.replicasText, 9) + padLeft(state.cpuText, 8) }
+            if scalingColumns, let state = r.scaling { line += padLeft(state.replicasText, 9) + padLeft(state.cpuText, 8) }
             return line + "\n"
         case .csv: return csvRow("window", r) + "\n"
         case .markdown:
             var cells = [clock(r.start), String(r.requests), Number.fixed(r.rate, 1), r.requests > 0 ? Number.fixed(r.successRatio * 100, 1) : "-"]
             cells += r.latency.percentiles.map { r.latency.count > 0 ? ms3($0.ms) : "-" }
             cells += [String(r.failures), String(r.pods.count)]
+            if scalingColumns { cells += [r.scaling?.replicasText ?? "-", r.scaling?.cpuText ?? "-"] }
             return "| " + cells.joined(separator: " | ") + " |\n"
         case .json:
             return String(decoding: json("window", r, nil).serialized(realPrecision: 15), as: UTF8.self) + "\n"
@@ -146,7 +150,7 @@ public struct ReportFormatter: Sendable {
                     + padLeft(String(pod.successes), 9) + "\n"
             }
         }
-        if let scaling = r.scaling {
+        if let scaling = r.scalingTally {
             var text = scaling.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "  ")
             if scaling.unknown > 0 { text += (text.isEmpty ? "" : "; ") + "\(scaling.unknown) of types this version does not read, ignored" }
             out += row("Scaling", "kube-watch lines: " + text)
@@ -214,7 +218,7 @@ public struct ReportFormatter: Sendable {
         o.set("latency_ms", object: json(r.latency))
         o.set("service_ms", object: json(r.service))
         o.set("bytes", .integer(r.bytes))
-        if let state = r.scaling, type == "total" {
+        if let state = r.scalingTally, type == "total" {
             let lines = JSONObject()
             for (kind, count) in state.counts { lines.set(kind, .integer(count)) }
             lines.set("unknown", .integer(state.unknown))
@@ -267,6 +271,7 @@ public struct ReportFormatter: Sendable {
     /// The columns of a Markdown window row.
     var markdownWindowColumns: [String] {
         ["window (UTC)", "requests", "rate/s", "ok %"] + percentiles.map { Report.label($0) + " ms" } + ["errors", "pods"]
+            + (scalingColumns ? ["replicas (ready/desired)", "HPA CPU % (current/target)"] : [])
     }
 
     func csvHeader() -> String { csvColumns.joined(separator: ",") }
@@ -280,6 +285,7 @@ public struct ReportFormatter: Sendable {
             cells.append("\(prefix)_max_ms")
         }
         cells += ["bytes", "errors", "pods"]
+        if scalingColumns { cells += ["desired_replicas", "current_replicas", "ready_replicas", "cpu_utilization_pct", "cpu_target_pct"] }
         return cells
     }
 
@@ -294,6 +300,10 @@ public struct ReportFormatter: Sendable {
         cells.append(String(r.bytes))
         cells.append(csvField(r.errors.map { "\($0.kind):\($0.count)" }.joined(separator: ";")))
         cells.append(csvField(r.pods.map { "\($0.name):\($0.requests)" }.joined(separator: ";")))
+        if scalingColumns {
+            let state = r.scaling
+            cells += [state?.desired, state?.current, state?.ready, state?.cpuPercent, state?.cpuTarget].map { $0.map(String.init) ?? "" }
+        }
         return cells.joined(separator: ",")
     }
 

@@ -1,3 +1,4 @@
+import JSON
 import Records
 
 /// One input of records: a line reader and its decoder, with the next good record
@@ -45,12 +46,16 @@ public final class RecordSource {
                     line = UnsafeRawBufferPointer(rebasing: line[3...])
                 }
                 if RecordSource.isBlank(line) { continue }
-                if let problem = decoder.decode(line) {
+                if var problem = decoder.decode(line) {
                     // Not a request record: a line with a `type` is kube-watch's (merged in by time).
-                    if let typed = ScalingLine(line) {
-                        scaling = typed
-                        hasRecord = true
-                        return .record
+                    if problem == .typedLine {
+                        if let typed = decoder.typedObject.flatMap(ScalingLine.init(object:)) ?? ScalingLine(flat: line)
+                            ?? (try? JSONObject(parsing: line)).flatMap(ScalingLine.init(object:)) {
+                            scaling = typed
+                            hasRecord = true
+                            return .record
+                        }
+                        problem = RecordDecoder.Malformed("a line with a \"type\" needs a number \"ts\"")
                     }
                     let reason = reader.lastLineUnterminated ? "truncated last line (\(problem.description))" : problem.description
                     engine.addMalformed(source: name, line: reader.lineNumber, reason: reason)

@@ -38,8 +38,9 @@ public struct Report: Sendable {
     public let service: Distribution
     public let bytes: Int
     public let pods: [Pod]
-    /// Where scaling stood, when the input had kube-watch's lines.
+    /// Where scaling stood, when the input had kube-watch's lines; the total also counts them.
     public let scaling: ScalingState?
+    public let scalingTally: ScalingTally?
 
     public var failures: Int { requests - successes }
 
@@ -50,8 +51,10 @@ public struct Report: Sendable {
     /// markdown window rows do not show them).
     /// `rateSeconds` overrides the window's length for rates (a partly covered window).
     public init(_ aggregate: Aggregate, window: (start: Double, end: Double)?, rateSeconds: Double? = nil, percentiles: [Double],
-                errorNames: [String], podNames: [String], servicePercentiles: Bool = true, scaling: ScalingState? = nil) {
+                errorNames: [String], podNames: [String], servicePercentiles: Bool = true, scaling: ScalingState? = nil,
+                scalingTally: ScalingTally? = nil) {
         self.scaling = scaling
+        self.scalingTally = scalingTally
         requests = aggregate.requests
         successes = aggregate.successes
         let seconds: Double

@@ -13,8 +13,9 @@ public struct StatsEngine: Sendable {
     public private(set) var errors = Interner()
     public private(set) var pods = Interner()
     public private(set) var malformed = 0
-    /// What kube-watch's lines said so far (none: never `seen`).
+    /// What kube-watch's lines said so far, and how many there were.
     public private(set) var scaling = ScalingState()
+    public private(set) var scalingTally = ScalingTally()
     /// The first malformed lines: where, and why.
     public private(set) var malformedSamples: [(source: String, line: Int, reason: String)] = []
     public static let sampleLimit = 5
@@ -43,6 +44,7 @@ public struct StatsEngine: Sendable {
     private var podFirstServed: [Double] = []
     private var podLastServed: [Double] = []
     private let lateness: Double
+    private var timelineWindowsOnly = false
 
     public init(percentiles: [Double], interval: Double?, lateness: Double, keepSeries: Bool) {
         self.percentiles = percentiles
@@ -61,7 +63,8 @@ public struct StatsEngine: Sendable {
                   bytes: decoder.bytes, errorID: errorID, podID: podID)
         if let podID, decoder.status >= 200, decoder.status < 300 { served(podID, at: decoder.ts + decoder.latencyMs / 1000) }
         guard windows != nil else { return [] }
-        _ = windows!.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
+        // Windows only for the timeline are never printed: their service times would go unread.
+        _ = windows!.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: timelineWindowsOnly ? nil : decoder.serviceMs, status: decoder.status,
                          bytes: decoder.bytes, errorID: errorID, podID: podID)
         return record(windows!.complete())
     }
@@ -81,9 +84,15 @@ public struct StatsEngine: Sendable {
 
     public mutating func addScaling(_ line: ScalingLine) {
         // The timeline needs windows: 10 s ones when --interval gave none (not printed).
-        if windows == nil { windows = Windows(interval: 10, lateness: lateness) }
+        if windows == nil {
+            windows = Windows(interval: 10, lateness: lateness)
+            timelineWindowsOnly = true
+        }
+        guard scalingTally.add(line) else { return }
         keepForTimeline(line)
         scaling.apply(line)
+        // Only changes are kept: most lines (pods, metrics, events) leave the state as it was.
+        guard scalingHistory.last?.state != scaling else { return }
         if let last = scalingHistory.last, last.ts == line.ts {
             scalingHistory[scalingHistory.count - 1].state = scaling
         } else {
@@ -94,11 +103,11 @@ public struct StatsEngine: Sendable {
     private mutating func keepForTimeline(_ line: ScalingLine) {
         switch line.type {
         case "hpa":
-            hpaHistory.append((line.ts, line.int("current_utilization_pct"), line.int("target_utilization_pct"), line.int("desired_replicas")))
+            hpaHistory.append((line.ts, line.cpuPercent, line.cpuTarget, line.desiredReplicas))
         case "hpa_event":
-            if line.string("reason") == "SuccessfulRescale", let size = line.int("new_size") { rescaleEvents.append((line.ts, size)) }
+            if line.reason == "SuccessfulRescale", let size = line.newSize { rescaleEvents.append((line.ts, size)) }
         case "pod":
-            guard let pod = line.string("pod"), let event = line.string("event"), line.fields["initial"] != .bool(true) else { return }
+            guard let pod = line.pod, let event = line.event, !line.initial else { return }
             var log = podLogs[pod] ?? ScalingPodLog()
             switch event {
             case "created": log.created = log.created ?? line.ts
@@ -115,7 +124,7 @@ public struct StatsEngine: Sendable {
 
     /// The scaling timeline of the run, when it had kube-watch's lines.
     public func timeline() -> ScalingTimeline? {
-        guard scaling.seen else { return nil }
+        guard scalingTally.seen else { return nil }
         var served: [String: (first: Double, last: Double)] = [:]
         for (id, name) in pods.names.enumerated() where id < podFirstServed.count && !podFirstServed[id].isNaN {
             served[name] = (podFirstServed[id], podLastServed[id])
@@ -125,7 +134,7 @@ public struct StatsEngine: Sendable {
 
     /// The scaling state as of `ts` (the last line before it), nil before any line.
     public func scaling(at ts: Double) -> ScalingState? {
-        guard scaling.seen else { return nil }
+        guard scalingTally.seen else { return nil }
         var low = 0, high = scalingHistory.count
         while low < high {
             let mid = (low + high) / 2
@@ -201,6 +210,6 @@ public struct StatsEngine: Sendable {
 
     public func totalReport() -> Report {
         Report(total, window: nil, percentiles: percentiles, errorNames: errors.names, podNames: pods.names,
-               scaling: scaling.seen ? scaling : nil)
+               scaling: scalingTally.seen ? scaling : nil, scalingTally: scalingTally.seen ? scalingTally : nil)
     }
 }

@@ -258,6 +258,15 @@ import Testing
         let windows = merged.stdout.split(separator: "\n").filter { $0.contains(#""type":"window""#) }
         #expect(windows.count == 6)
         #expect(windows[2].contains(#""scaling":{"desired_replicas":3,"current_replicas":1,"ready_replicas":1,"cpu_utilization_pct":150,"cpu_target_pct":60}"#), "\(windows[2])")
+        // CSV and Markdown rows carry the same, in columns of their own.
+        let csv = try Tools.run("infer-stats", ["--interval", "5s", "--format", "csv"], stdin: Data((scaling + records).utf8)).stdout
+        let csvLines = csv.split(separator: "\n")
+        #expect(csvLines.first?.hasSuffix(",desired_replicas,current_replicas,ready_replicas,cpu_utilization_pct,cpu_target_pct") == true)
+        #expect(csvLines.dropFirst(3).first?.hasSuffix(",3,1,1,150,60") == true, "\(csv)")
+        #expect(Set(csvLines.prefix(8).map { $0.split(separator: ",", omittingEmptySubsequences: false).count }).count == 1, "one column count: \(csv)")
+        let markdown = try Tools.run("infer-stats", ["--interval", "5s", "--format", "markdown"], stdin: Data((scaling + records).utf8)).stdout
+        #expect(markdown.contains("| replicas (ready/desired) | HPA CPU % (current/target) |"))
+        #expect(markdown.contains("| 1/3 | 150/60 |"), "\(markdown)")
     }
 
     /// A synthetic run with a known story: 2 → 20 req/s at +60 s, p99 10 → 200 ms until

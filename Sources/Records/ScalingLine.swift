@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import JSON
+
+/// A kube-watch line (infer-records(5), "Scaling lines") as infer-stats reads it: the
+/// few keys it uses. Flat lines (pods, the Deployment, metrics, events) are read by the
+/// record scanner's rules, in place; anything it is unsure of (the HPA's nested
+/// `metrics`, escapes) goes through jansson.
+public struct ScalingLine: Sendable {
+    public var ts = 0.0
+    public var type = ""
+    public var desiredReplicas: Int?
+    public var currentReplicas: Int?
+    public var ready: Int?
+    public var cpuPercent: Int?
+    public var cpuTarget: Int?
+    public var newSize: Int?
+    public var pod: String?
+    public var event: String?
+    public var reason: String?
+    public var initial = false
+
+    init() {}
+
+    /// From a parsed line: nil without a string `type` and a number `ts`.
+    public init?(object: JSONObject) {
+        guard case .string(let type) = object["type"], let ts = object["ts"].number else { return nil }
+        self.ts = ts
+        self.type = type
+        func int(_ key: String) -> Int? {
+            if case .integer(let i) = object[key] { return i }
+            return nil
+        }
+        func string(_ key: String) -> String? {
+            if case .string(let s) = object[key] { return s }
+            return nil
+        }
+        desiredReplicas = int("desired_replicas")
+        currentReplicas = int("current_replicas")
+        ready = int("ready")
+        cpuPercent = int("current_utilization_pct")
+        cpuTarget = int("target_utilization_pct")
+        newSize = int("new_size")
+        pod = string("pod")
+        event = string("event")
+        reason = string("reason")
+        initial = object["initial"] == .bool(true)
+    }
+
+    /// A flat line read in place; nil when the scanner is unsure (then use jansson).
+    public init?(flat line: UnsafeRawBufferPointer) {
+        guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        let end = line.count
+        var i = 0
+        var sawTs = false, sawType = false
+        func skipSpace() { while i < end, base[i] == 0x20 || base[i] == 0x09 || base[i] == 0x0D { i += 1 } }
+        skipSpace()
+        guard i < end, base[i] == UInt8(ascii: "{") else { return nil }
+        i += 1
+        skipSpace()
+        while true {
+            guard i < end, base[i] == UInt8(ascii: "\""), let (ks, ke) = RecordDecoder.plainString(base, &i, end) else { return nil }
+            skipSpace()
+            guard i < end, base[i] == UInt8(ascii: ":") else { return nil }
+            i += 1
+            skipSpace()
+            guard i < end, let value = RecordDecoder.scalar(base, &i, end) else { return nil }
+            guard take(Self.key(base + ks, ke - ks), value, base, &sawTs, &sawType) else { return nil }
+            skipSpace()
+            guard i < end else { return nil }
+            if base[i] == UInt8(ascii: ",") {
+                i += 1
+                skipSpace()
+                continue
+            }
+            guard base[i] == UInt8(ascii: "}") else { return nil }
+            i += 1
+            skipSpace()
+            guard i == end, sawTs, sawType else { return nil }
+            return
+        }
+    }
+
+    enum Key { case ts, type, desired, current, ready, cpu, target, newSize, pod, event, reason, initial, other }
+
+    static let keys: [(StaticString, Key)] = [
+        ("ts", .ts), ("type", .type), ("desired_replicas", .desired), ("current_replicas", .current), ("ready", .ready),
+        ("current_utilization_pct", .cpu), ("target_utilization_pct", .target), ("new_size", .newSize), ("pod", .pod),
+        ("event", .event), ("reason", .reason), ("initial", .initial),
+    ]
+
+    static func key(_ p: UnsafePointer<UInt8>, _ n: Int) -> Key {
+        for (name, key) in keys where name.utf8CodeUnitCount == n && memcmp(p, name.utf8Start, n) == 0 { return key }
+        return .other
+    }
+
+    /// Keeps a known key's value; false when the line is not what the scanner can vouch for.
+    private mutating func take(_ key: Key, _ value: RecordDecoder.Scalar, _ base: UnsafePointer<UInt8>,
+                               _ sawTs: inout Bool, _ sawType: inout Bool) -> Bool {
+        func text(_ s: Int, _ e: Int) -> String { String(decoding: UnsafeBufferPointer(start: base + s, count: e - s), as: UTF8.self) }
+        func integer() -> Int?? {
+            switch value {
+            case .number(let v, true): return .some(Int(v))
+            case .null: return .some(nil)
+            default: return nil  // a real, or a string: not what kube-watch writes; jansson decides
+            }
+        }
+        switch (key, value) {
+        case (.ts, .number(let v, _)): ts = v; sawTs = true
+        case (.type, .string(let s, let e)): type = text(s, e); sawType = true
+        case (.pod, .string(let s, let e)): pod = text(s, e)
+        case (.event, .string(let s, let e)): event = text(s, e)
+        case (.reason, .string(let s, let e)): reason = text(s, e)
+        case (.initial, .bool(let b)): initial = b
+        case (.desired, _): guard let v = integer() else { return false }; desiredReplicas = v
+        case (.current, _): guard let v = integer() else { return false }; currentReplicas = v
+        case (.ready, _): guard let v = integer() else { return false }; ready = v
+        case (.cpu, _): guard let v = integer() else { return false }; cpuPercent = v
+        case (.target, _): guard let v = integer() else { return false }; cpuTarget = v
+        case (.newSize, _): guard let v = integer() else { return false }; newSize = v
+        case (.other, _), (.pod, .null), (.event, .null), (.reason, .null), (.initial, .null): break
+        default: return false
+        }
+        return true
+    }
+}
