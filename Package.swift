@@ -75,6 +75,7 @@ let package = Package(
         .target(name: "LoadGen", dependencies: [
             "Records", "Platform",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -83,6 +84,7 @@ let package = Package(
             "LoadGen", "Records", "ToolSupport", "Platform",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // libyaml, reached only through YAMLTree (Yams would link full Foundation, and so ICU).

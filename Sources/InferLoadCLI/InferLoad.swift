@@ -86,13 +86,12 @@ struct InferLoad: AsyncParsableCommand {
         let loop = group.next()
         let grace = self.grace
         let output = RecordOutput(loop: loop)
-        let runner = LoadRunner(plan: plan, loop: loop, sink: output.write)
-        output.onFailure = { errno in
+        let runner = LoadRunner(plan: plan, loop: loop, onFirstError: { kind, cause in
+            writeStderr("infer-load: \(kind): \(cause)\n")
+        }, sink: output.write)
+        output.onFailure { errno in
             writeStderr("infer-load: stdout: cannot write: \(BackgroundWriter.describe(errno)); stopping (in-flight requests get --grace \(Number.fixed(grace, 1)) s)\n")
             runner.stop(grace: grace)
-        }
-        runner.onFirstError = { kind, cause in
-            writeStderr("infer-load: \(kind): \(cause)\n")
         }
         let signals = await ShutdownSignals.trap { _, _ in runner.stop(grace: grace) }
         let progress = Task {

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import Platform
 import Records
@@ -5,43 +6,58 @@ import Records
 /// infer-load's standard output: records are encoded on the runner's loop into a batch
 /// that is handed, once per loop batch, to a writer thread (`BackgroundWriter`), so a
 /// slow reader never delays a send. Past 16 MiB behind, the loop waits for the reader
-/// (records are never dropped) and the schedule lag shows the wait.
-final class RecordOutput: @unchecked Sendable {
-    // @unchecked: everything but `writer` is touched only on `loop`.
+/// (records are never dropped) and the schedule lag shows the wait. The batch lives in
+/// a `NIOLoopBoundBox`: only the loop touches it.
+final class RecordOutput: Sendable {
     private let loop: any EventLoop
     private let writer = BackgroundWriter(fd: 1, whenFull: .wait)
-    private var batch: [UInt8] = []
-    private var handOverScheduled = false
-    private var stallReported = false
-    private var state = BackgroundWriter.State.open
-    /// Called once, on the loop, when a write fails for another reason than EPIPE.
-    var onFailure: ((Int32) -> Void)?
+    private let pending: NIOLoopBoundBox<Batch>
+    private let failureHandler = NIOLockedValueBox<(@Sendable (Int32) -> Void)?>(nil)
+
+    /// The loop's side: records not yet handed over, and what the writer said last.
+    final class Batch {
+        var bytes: [UInt8] = []
+        var handOverScheduled = false
+        var stallReported = false
+        var state = BackgroundWriter.State.open
+
+        init() { bytes.reserveCapacity(1 << 16) }
+    }
 
     init(loop: any EventLoop) {
         self.loop = loop
-        batch.reserveCapacity(1 << 16)
+        pending = .makeBoxSendingValue(Batch(), eventLoop: loop)
+    }
+
+    /// Called once, on the loop, when a write fails for another reason than EPIPE. Set before the run.
+    func onFailure(_ handler: @escaping @Sendable (Int32) -> Void) {
+        failureHandler.withLockedValue { $0 = handler }
     }
 
     /// The runner's sink, on the loop: false once the reader is gone (EPIPE).
     func write(_ record: Record) -> Bool {
-        RecordEncoder.append(record, to: &batch)
+        let batch = pending.value
+        RecordEncoder.append(record, to: &batch.bytes)
         // One hand-over per batch of records the loop produced: live for a reader, few wake-ups.
-        if !handOverScheduled {
-            handOverScheduled = true
+        if !batch.handOverScheduled {
+            batch.handOverScheduled = true
             loop.execute { self.handOver() }
         }
-        return state != .closed
+        return batch.state != .closed
     }
 
     private func handOver() {
-        handOverScheduled = false
-        let before = state
-        state = writer.submit(&batch) {
-            guard !self.stallReported else { return }
-            self.stallReported = true
+        let batch = pending.value
+        batch.handOverScheduled = false
+        let before = batch.state
+        batch.state = writer.submit(&batch.bytes) {
+            guard !batch.stallReported else { return }
+            batch.stallReported = true
             writeStderr("infer-load: the reader of stdout is holding records back: waiting for it (the schedule lag will show it)\n")
         }
-        if case .failed(let errno) = state, before == .open { onFailure?(errno) }
+        if case .failed(let errno) = batch.state, before == .open {
+            failureHandler.withLockedValue { $0 }?(errno)
+        }
     }
 
     /// After the run, before the loop shuts down: hands over the last records.

@@ -13,7 +13,7 @@ final class Connection {
 
 /// Connections: opening them, carrying out what their state machine says, and the
 /// events that drive it (responses, failures, timeouts, cancellation). On the loop.
-extension LoadRunner {
+extension LoadRun {
     func open(with request: InFlight) {
         let connection = Connection(opening: request)
         connections.append(connection)
@@ -25,36 +25,42 @@ extension LoadRunner {
             // would only meet EAGAIN (a wasted syscall per request).
             .channelOption(.maxMessagesPerRead, value: 1)
             .connectTimeout(.nanoseconds(Int64(timeoutNanos)))
-            .channelInitializer { channel in
+            .channelInitializer { [bound = NIOLoopBound((self, connection), eventLoop: loop)] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let (run, connection) = bound.value
                     // NIO's response decoder (llhttp), fed by a writer of the request's
                     // bytes encoded once: every request of a run is the same.
                     try channel.pipeline.syncOperations.addHandlers([
-                        PreEncodedRequestWriter(bytes: self.requestBytes),
+                        PreEncodedRequestWriter(bytes: run.requestBytes),
                         ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)),
-                        ResponseHandler(runner: self, connection: connection),
+                        ResponseHandler(runner: run, connection: connection),
                     ])
                 }
             }
         let future = resolved.map { bootstrap.connect(to: $0) } ?? bootstrap.connect(host: plan.target.host, port: plan.target.port)
-        future.whenComplete { result in
-            switch result {
-            case .success(let channel):
-                if self.resolved == nil { self.resolved = channel.remoteAddress }
-                connection.channel = channel
-                self.apply(connection.machine.connected(at: NIODeadline.now().uptimeNanoseconds), on: connection)
-            case .failure(let error):
-                let kind = LoadRunner.connectErrorKind(error)
-                if connection.machine.request != nil {
-                    self.explain(kind, kind == "timeout"
-                        ? "connect to \(self.plan.target.authority): no connection within \(self.plan.timeout) s (--timeout)"
-                        : "connect to \(self.plan.target.authority): \(LoadRunner.describe(error))")
-                }
-                self.remove(connection)
-                self.apply(connection.machine.connectFailed(kind: kind), on: connection)
-            }
-            self.finishIfDone()
+        future.whenComplete { [bound = NIOLoopBound((self, connection), eventLoop: loop)] result in
+            let (run, connection) = bound.value
+            run.connectFinished(result, connection)
         }
+    }
+
+    private func connectFinished(_ result: Result<any Channel, any Error>, _ connection: Connection) {
+        switch result {
+        case .success(let channel):
+            if resolved == nil { resolved = channel.remoteAddress }
+            connection.channel = channel
+            apply(connection.machine.connected(at: NIODeadline.now().uptimeNanoseconds), on: connection)
+        case .failure(let error):
+            let kind = LoadRun.connectErrorKind(error)
+            if connection.machine.request != nil {
+                explain(kind, kind == "timeout"
+                    ? "connect to \(plan.target.authority): no connection within \(plan.timeout) s (--timeout)"
+                    : "connect to \(plan.target.authority): \(LoadRun.describe(error))")
+            }
+            remove(connection)
+            apply(connection.machine.connectFailed(kind: kind), on: connection)
+        }
+        finishIfDone()
     }
 
     /// Carries out what a connection's state machine decided.

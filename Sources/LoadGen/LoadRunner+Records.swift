@@ -6,7 +6,7 @@ import NIOPosix
 import Records
 
 /// Records and the causes of errors, on the loop.
-extension LoadRunner {
+extension LoadRun {
     func emit(_ outcome: Outcome, end: UInt64? = nil) {
         let request = outcome.request
         let endNanos = end ?? NIODeadline.now().uptimeNanoseconds
@@ -21,7 +21,7 @@ extension LoadRunner {
         summary.didFinish(success: record.isSuccess, error: outcome.error, latencyNanos: latency)
         if !outputClosed, !sink(record) {
             outputClosed = true
-            ending = .outputClosed
+            endedAs.withLockedValue { $0 = .outputClosed }
             endSchedule()
             cancelAll()
         }

@@ -4,6 +4,7 @@ import Glibc
 import Records
 import NIOCore
 import NIOHTTP1
+import NIOConcurrencyHelpers
 import NIOPosix
 import Platform
 
@@ -33,13 +34,60 @@ public struct LoadPlan: Sendable {
 /// "overload" — never delayed, so the schedule stays honest.
 ///
 /// Everything happens on one event loop: the timer that fires due requests, the
-/// connections and their responses, so no locks are taken per request. Records go
-/// to `sink` on that loop; the sink returns false when its output is gone (EPIPE),
-/// which ends the run quietly.
-public final class LoadRunner: @unchecked Sendable {
-    // @unchecked: all mutable state below is touched only on `loop` (the extensions in
-    // LoadRunner+Connection.swift and LoadRunner+Records.swift included).
+/// connections and their responses, so no locks are taken per request. This handle is
+/// what other threads hold; the run itself (`LoadRun`) lives in a `NIOLoopBoundBox`,
+/// so touching it off the loop is a crash in tests, not a silent race. Records go to
+/// `sink` on that loop; the sink returns false when its output is gone (EPIPE), which
+/// ends the run quietly.
+public struct LoadRunner: Sendable {
     public let loop: any EventLoop
+    private let run: NIOLoopBoundBox<LoadRun>
+    private let endedAs: NIOLockedValueBox<Ending>
+
+    /// How the run ended.
+    public enum Ending: Sendable { case completed, stopped, outputClosed }
+
+    /// `onFirstError` is called on the loop the first time each error kind is recorded,
+    /// with its cause ("connect to 127.0.0.1:8080: Connection refused"), so a record's
+    /// bare kind is never all a user gets.
+    public init(plan: LoadPlan, loop: any EventLoop, onFirstError: (@Sendable (_ kind: String, _ cause: String) -> Void)? = nil,
+                sink: @escaping @Sendable (Record) -> Bool) {
+        let endedAs = NIOLockedValueBox(Ending.completed)
+        self.loop = loop
+        self.endedAs = endedAs
+        run = .makeBoxSendingValue(LoadRun(plan: plan, loop: loop, sink: sink, onFirstError: onFirstError, endedAs: endedAs),
+                                   eventLoop: loop)
+    }
+
+    public static let version = ToolVersion.current
+
+    /// How the run ended (after `run()` returned).
+    public var ending: Ending { endedAs.withLockedValue { $0 } }
+
+    /// Runs the whole schedule; returns when every request has a record.
+    public func run() async throws -> LoadSummary {
+        let run = self.run
+        return try await loop.flatSubmit { run.value.start() }.get()
+    }
+
+    /// Stops scheduling; in-flight requests get `grace` seconds, then are recorded as
+    /// "cancelled". Safe from any thread.
+    public func stop(grace: Double) {
+        let run = self.run
+        loop.execute { run.value.stop(grace: grace) }
+    }
+
+    /// A snapshot for the progress line, taken on the loop.
+    public func progress() async throws -> (summary: LoadSummary, inFlight: Int, elapsed: Double, targetRate: Double) {
+        let run = self.run
+        return try await loop.submit { run.value.progress() }.get()
+    }
+}
+
+/// One run's state and its protocol, touched only on its loop (see `LoadRunner`; the
+/// extensions in LoadRunner+Connection.swift and LoadRunner+Records.swift too).
+final class LoadRun {
+    let loop: any EventLoop
     let plan: LoadPlan
     var schedule: ArrivalSchedule
     let sink: (Record) -> Bool
@@ -61,23 +109,22 @@ public final class LoadRunner: @unchecked Sendable {
     var inFlight = 0
     var resolved: SocketAddress?
     var done: EventLoopPromise<LoadSummary>?
-    public internal(set) var summary = LoadSummary()
-
-    /// How the run ended.
-    public enum Ending: Sendable { case completed, stopped, outputClosed }
-    public internal(set) var ending = Ending.completed
-
-    /// Called on the loop the first time each error kind is recorded, with its cause
-    /// ("connect to 127.0.0.1:8080: Connection refused"), so a record's bare kind is
-    /// never all a user gets. Set before `run()`.
-    public var onFirstError: (@Sendable (_ kind: String, _ cause: String) -> Void)?
+    var summary = LoadSummary()
+    let endedAs: NIOLockedValueBox<LoadRunner.Ending>
+    let onFirstError: (@Sendable (_ kind: String, _ cause: String) -> Void)?
     var explained: Set<String> = []
 
-    public init(plan: LoadPlan, loop: any EventLoop, sink: @escaping (Record) -> Bool) {
+    /// This run as something a loop callback may carry (checked to be on the loop when used).
+    var bound: NIOLoopBound<LoadRun> { NIOLoopBound(self, eventLoop: loop) }
+
+    init(plan: LoadPlan, loop: any EventLoop, sink: @escaping (Record) -> Bool,
+         onFirstError: (@Sendable (_ kind: String, _ cause: String) -> Void)?, endedAs: NIOLockedValueBox<LoadRunner.Ending>) {
         self.plan = plan
         self.schedule = plan.schedule
         self.loop = loop
         self.sink = sink
+        self.onFirstError = onFirstError
+        self.endedAs = endedAs
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: plan.target.authority)
         headers.add(name: "User-Agent", value: "infer-load/\(LoadRunner.version)")
@@ -98,51 +145,38 @@ public final class LoadRunner: @unchecked Sendable {
         timeoutNanos = UInt64(plan.timeout * 1e9)
     }
 
-    public static let version = ToolVersion.current
-
     /// Shortest sleep between two sends; see `pump()`.
     static let tickNanos: UInt64 = 500_000
 
-    /// Runs the whole schedule; returns when every request has a record.
-    public func run() async throws -> LoadSummary {
-        try await loop.flatSubmit { () -> EventLoopFuture<LoadSummary> in
-            let promise = self.loop.makePromise(of: LoadSummary.self)
-            self.done = promise
-            self.start()
-            return promise.futureResult
-        }.get()
-    }
-
-    /// Stops scheduling; in-flight requests get `grace` seconds, then are recorded as
-    /// "cancelled". Safe from any thread.
-    public func stop(grace: Double) {
-        loop.execute {
-            guard !self.stopping else { return }
-            self.stopping = true
-            self.ending = .stopped
-            self.endSchedule()
-            self.loop.scheduleTask(in: .nanoseconds(Int64(max(grace, 0) * 1e9))) { self.cancelInFlight() }
-            self.finishIfDone()
-        }
-    }
-
-    /// A snapshot for the progress line, taken on the loop.
-    public func progress() async throws -> (summary: LoadSummary, inFlight: Int, elapsed: Double, targetRate: Double) {
-        try await loop.submit {
-            let elapsed = Double(NIODeadline.now().uptimeNanoseconds &- self.startNanos) / 1e9
-            return (self.summary, self.inFlight, elapsed, self.plan.schedule.profileRate(at: elapsed))
-        }.get()
-    }
-
-    // MARK: - Schedule
-
-    private func start() {
+    /// Starts the schedule; the future completes when every request has a record.
+    func start() -> EventLoopFuture<LoadSummary> {
+        let promise = loop.makePromise(of: LoadSummary.self)
+        done = promise
         startWall = CPUClock.wallSeconds()
         startNanos = NIODeadline.now().uptimeNanoseconds
         advance()
-        sweeper = loop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { _ in self.sweepTimeouts() }
+        let me = bound
+        sweeper = loop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { _ in me.value.sweepTimeouts() }
         pump()
+        return promise.futureResult
     }
+
+    func stop(grace: Double) {
+        guard !stopping else { return }
+        stopping = true
+        endedAs.withLockedValue { $0 = .stopped }
+        endSchedule()
+        let me = bound
+        loop.scheduleTask(in: .nanoseconds(Int64(max(grace, 0) * 1e9))) { me.value.cancelInFlight() }
+        finishIfDone()
+    }
+
+    func progress() -> (summary: LoadSummary, inFlight: Int, elapsed: Double, targetRate: Double) {
+        let elapsed = Double(NIODeadline.now().uptimeNanoseconds &- startNanos) / 1e9
+        return (summary, inFlight, elapsed, plan.schedule.profileRate(at: elapsed))
+    }
+
+    // MARK: - Schedule
 
     private func advance() {
         if let t = schedule.next() {
@@ -165,8 +199,9 @@ public final class LoadRunner: @unchecked Sendable {
         if let due = nextDue {
             // Wake at most every `tick`: at high rates, one wake-up sends a small batch
             // (fewer timer and epoll round trips); lag stays under the tick.
-            let wake = max(due, now + LoadRunner.tickNanos)
-            timer = loop.scheduleTask(deadline: .uptimeNanoseconds(wake)) { self.pump() }
+            let wake = max(due, now + LoadRun.tickNanos)
+            let me = bound
+            timer = loop.scheduleTask(deadline: .uptimeNanoseconds(wake)) { me.value.pump() }
         } else {
             endSchedule()
             finishIfDone()

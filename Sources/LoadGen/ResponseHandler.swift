@@ -21,10 +21,10 @@ final class PreEncodedRequestWriter: ChannelOutboundHandler, RemovableChannelHan
 /// Feeds decoded response parts to the runner.
 final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
-    private let runner: LoadRunner
+    private let runner: LoadRun
     private let connection: Connection
 
-    init(runner: LoadRunner, connection: Connection) {
+    init(runner: LoadRun, connection: Connection) {
         self.runner = runner
         self.connection = connection
     }
@@ -48,6 +48,6 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let kind = (error is HTTPParserError || error is NIOHTTPDecoderError) ? "protocol" : "reset"
-        runner.failed(connection, kind: kind, cause: kind == "protocol" ? "invalid HTTP response: \(error)" : LoadRunner.describe(error))
+        runner.failed(connection, kind: kind, cause: kind == "protocol" ? "invalid HTTP response: \(error)" : LoadRun.describe(error))
     }
 }
