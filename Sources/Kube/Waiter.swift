@@ -35,7 +35,7 @@ public struct Waiter: Sendable {
         self.options = options
     }
 
-    private enum TargetEnd: Sendable {
+    fileprivate enum TargetEnd: Sendable {
         case done(String)
         case failed(String, String)
         case refused(KubeAPIError)
@@ -76,14 +76,73 @@ public struct Waiter: Sendable {
     }
 
     private func wait(_ target: WaitTarget, deadline: NIODeadline, report: @escaping @Sendable (Update) -> Void) async -> TargetEnd? {
-        let (path, query) = target.resource(namespace: options.namespace, condition: options.condition)
+        var watch = TargetWatch(target: target, options: options, client: client, deadline: deadline, report: report)
+        return await watch.run()
+    }
+
+    /// One target's list-then-watch: each change is evaluated and reported once;
+    /// unreachable or odd answers are said once and retried with a capped back-off.
+    fileprivate struct TargetWatch {
+        let target: WaitTarget
+        let options: Options
+        let client: KubeClient
+        let deadline: NIODeadline
+        let report: @Sendable (Update) -> Void
         var state = WatchState()
         var last: (String, [PodProblem])?
-        var backoff = 0.25
-        var lastPodCheck: ContinuousClock.Instant? = nil
+        var lastPodCheck: ContinuousClock.Instant?
 
-        // Evaluate and report once per change; nil while still waiting.
-        func evaluate() async throws(KubeAPIError) -> TargetEnd? {
+        init(target: WaitTarget, options: Options, client: KubeClient, deadline: NIODeadline, report: @escaping @Sendable (Update) -> Void) {
+            self.target = target
+            self.options = options
+            self.client = client
+            self.deadline = deadline
+            self.report = report
+        }
+
+        mutating func run() async -> TargetEnd? {
+            let (path, query) = target.resource(namespace: options.namespace, condition: options.condition)
+            var backoff = 0.25
+            while !Task.isCancelled {
+                do {
+                    switch state.next {
+                    case .list:
+                        let (items, version) = try await client.list(path, query: query, deadline: deadline)
+                        state.listed(items, resourceVersion: version)
+                        if let end = try await evaluate() { return end }
+                    case .watch(let version):
+                        if let end = try await watch(path, query, from: version) { return end }
+                    }
+                    backoff = 0.25
+                } catch .refused(let code, let message) {
+                    return .refused(.refused(code: code, message: message))
+                } catch {
+                    say(.waiting("\(error.description); retrying"), [])
+                    try? await Task.sleep(nanoseconds: UInt64(backoff * 1e9))
+                    backoff = min(backoff * 2, 5)
+                }
+            }
+            return nil
+        }
+
+        /// One watch stream: the end it reached, or nil when it ended first (resume or relist).
+        mutating func watch(_ path: String, _ query: [(String, String)], from version: String) async throws(KubeAPIError) -> TargetEnd? {
+            var end: TargetEnd?
+            try await client.watch(path, query: query, resourceVersion: version, deadline: deadline) { event throws(KubeAPIError) in
+                switch state.apply(event) {
+                case .none: return true
+                case .relist: return false
+                case .refused(let code, let message): throw KubeAPIError.refused(code: code, message: message)
+                case .updated, .deleted:
+                    end = try await evaluate()
+                    return end == nil
+                }
+            }
+            return end
+        }
+
+        /// Evaluates and reports once per change; nil while still waiting.
+        mutating func evaluate() async throws(KubeAPIError) -> TargetEnd? {
             var readiness = TargetStatus.evaluate(target, objects: state.objects, condition: options.condition, minReady: options.minReady)
             if case .waiting = readiness, options.failMissing, options.condition == .ready, target.name != nil,
                target.kind != .service, state.objects.isEmpty {
@@ -102,10 +161,7 @@ public struct Waiter: Sendable {
             } else if let last, case .waiting = readiness {
                 problems = last.1
             }
-            if last?.0 != readiness.message || last?.1 != problems {
-                last = (readiness.message, problems)
-                report(Update(target: target.description, readiness: readiness, problems: problems))
-            }
+            say(readiness, problems)
             switch readiness {
             case .done: return .done(target.description)
             case .failed(let message): return .failed(target.description, message)
@@ -113,41 +169,11 @@ public struct Waiter: Sendable {
             }
         }
 
-        while !Task.isCancelled {
-            do {
-                switch state.next {
-                case .list:
-                    let (items, version) = try await client.list(path, query: query, deadline: deadline)
-                    state.listed(items, resourceVersion: version)
-                    if let end = try await evaluate() { return end }
-                case .watch(let version):
-                    var end: TargetEnd?
-                    try await client.watch(path, query: query, resourceVersion: version, deadline: deadline) { event throws(KubeAPIError) in
-                        switch state.apply(event) {
-                        case .none: return true
-                        case .relist: return false
-                        case .refused(let code, let message): throw KubeAPIError.refused(code: code, message: message)
-                        case .updated, .deleted:
-                            end = try await evaluate()
-                            return end == nil
-                        }
-                    }
-                    if let end { return end }
-                }
-                backoff = 0.25
-            } catch .refused(let code, let message) {
-                return .refused(.refused(code: code, message: message))
-            } catch {
-                // Unreachable or odd answers: say so once, retry with a capped back-off.
-                let message = "\(error.description); retrying"
-                if last?.0 != message {
-                    last = (message, [])
-                    report(Update(target: target.description, readiness: .waiting(message), problems: []))
-                }
-                try? await Task.sleep(nanoseconds: UInt64(backoff * 1e9))
-                backoff = min(backoff * 2, 5)
-            }
+        /// Reports a state, unless it is the one reported last.
+        mutating func say(_ readiness: Readiness, _ problems: [PodProblem]) {
+            guard last?.0 != readiness.message || last?.1 != problems else { return }
+            last = (readiness.message, problems)
+            report(Update(target: target.description, readiness: readiness, problems: problems))
         }
-        return nil
     }
 }
