@@ -40,7 +40,8 @@ final class StatsPass {
                 for i in 1..<live.count where live[i].ts < live[best].ts { best = i }
             }
             let source = live[best]
-            emit(source.addRecord(to: &engine))
+            let completed = source.addRecord(to: &engine)
+            if !completed.isEmpty { emit(completed) }
             if case .interrupted = advance(source) { continue }
             if source.finished && !source.hasRecord { live.remove(at: best) }
             reportSamples()

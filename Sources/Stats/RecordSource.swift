@@ -9,8 +9,10 @@ public final class RecordSource {
     public var decoder = RecordDecoder()
     /// True while `decoder` (or `scaling`) holds a line not yet taken.
     public private(set) var hasRecord = false
-    /// The line held, when it is a scaling line (kube-watch's) rather than a request record.
+    /// The line held, when it is a scaling line (kube-watch's) rather than a request record;
+    /// `holdsScaling` says so without touching the (large) optional on every record.
     public private(set) var scaling: ScalingLine?
+    public private(set) var holdsScaling = false
     public private(set) var finished = false
     public private(set) var readError: Int32?
 
@@ -22,12 +24,12 @@ public final class RecordSource {
     public enum Advance { case record, finished, interrupted }
 
     /// The time of the line held, for merging sources.
-    public var ts: Double { scaling?.ts ?? decoder.ts }
+    public var ts: Double { holdsScaling ? scaling!.ts : decoder.ts }
 
     /// Adds the line held to `engine`; returns the windows it completed.
     public func addRecord(to engine: inout StatsEngine) -> [Windows.Window] {
-        if let scaling {
-            engine.addScaling(scaling)
+        if holdsScaling {
+            engine.addScaling(scaling!)
             return []
         }
         return engine.add(&decoder)
@@ -36,7 +38,10 @@ public final class RecordSource {
     /// Reads up to the next good record; malformed lines go to `engine`.
     public func advance(into engine: inout StatsEngine) -> Advance {
         hasRecord = false
-        scaling = nil
+        if holdsScaling {
+            scaling = nil
+            holdsScaling = false
+        }
         while true {
             switch reader.next() {
             case .line(var line):
@@ -52,6 +57,7 @@ public final class RecordSource {
                         if let typed = decoder.typedObject.flatMap(ScalingLine.init(object:)) ?? ScalingLine(flat: line)
                             ?? (try? JSONObject(parsing: line)).flatMap(ScalingLine.init(object:)) {
                             scaling = typed
+                            holdsScaling = true
                             hasRecord = true
                             return .record
                         }

@@ -45,6 +45,7 @@ public struct StatsEngine: Sendable {
     private var podLastServed: [Double] = []
     private let lateness: Double
     private var timelineWindowsOnly = false
+    private var trackServed = false
 
     public init(percentiles: [Double], interval: Double?, lateness: Double, keepSeries: Bool) {
         self.percentiles = percentiles
@@ -61,7 +62,8 @@ public struct StatsEngine: Sendable {
         let podID = decoder.hasPod ? pods.id(decoder.podBytes) : nil
         total.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
                   bytes: decoder.bytes, errorID: errorID, podID: podID)
-        if let podID, decoder.status >= 200, decoder.status < 300 { served(podID, at: decoder.ts + decoder.latencyMs / 1000) }
+        // Who served when, for the timeline: only once kube-watch's lines have begun.
+        if trackServed, let podID, decoder.status >= 200, decoder.status < 300 { served(podID, at: decoder.ts + decoder.latencyMs / 1000) }
         guard windows != nil else { return [] }
         // Windows only for the timeline are never printed: their service times would go unread.
         _ = windows!.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: timelineWindowsOnly ? nil : decoder.serviceMs, status: decoder.status,
@@ -88,6 +90,7 @@ public struct StatsEngine: Sendable {
             windows = Windows(interval: 10, lateness: lateness)
             timelineWindowsOnly = true
         }
+        trackServed = true
         guard scalingTally.add(line) else { return }
         keepForTimeline(line)
         scaling.apply(line)

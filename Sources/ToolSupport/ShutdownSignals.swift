@@ -15,6 +15,8 @@ import Glibc
 /// (and per `wake()`).
 public final class ShutdownSignals: Sendable {
     private let received = Mutex<[UnixSignal]>([])
+    /// `received.count`, readable per record without a lock (infer-stats asks that often).
+    private let receivedCount = Atomic<Int>(0)
     private let listener = Mutex<Task<Void, Never>?>(nil)
     /// Readable once per signal or `wake()`; read one byte each time.
     public let wakeFD: Int32
@@ -46,6 +48,7 @@ public final class ShutdownSignals: Sendable {
             for await signal in sequence {
                 guard let signals else { return }
                 signals.received.withLock { $0.append(signal) }
+                signals.receivedCount.add(1, ordering: .releasing)
                 signals.wake()
                 onSignal(signals, signal)
             }
@@ -55,7 +58,7 @@ public final class ShutdownSignals: Sendable {
     }
 
     /// Signals received so far.
-    public var count: Int { received.withLock { $0.count } }
+    public var count: Int { receivedCount.load(ordering: .acquiring) }
 
     /// The first signal received, if any.
     public var first: UnixSignal? { received.withLock { $0.first } }
