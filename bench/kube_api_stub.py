@@ -242,12 +242,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         end = time.time() + float(query.get("timeoutSeconds", "300"))
         bookmarks = query.get("allowWatchBookmarks") == "true"
-        self.record(200)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        self.wfile.flush()
+        self.start_stream()
         try:
             while time.time() < end:
                 upcoming = story.after(version)
@@ -269,15 +264,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             pass  # the client went away (kube-wait exits without closing its watches)
 
-    def quiet_watch(self, query):
-        """A watch on which nothing changes: a bookmark every 5 s, until timeoutSeconds."""
-        end = time.time() + float(query.get("timeoutSeconds", "300"))
+    def start_stream(self):
+        """The head of a watch: 200, chunked JSON."""
         self.record(200)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.wfile.flush()
+
+    def quiet_watch(self, query):
+        """A watch on which nothing changes: a bookmark every 5 s, until timeoutSeconds."""
+        end = time.time() + float(query.get("timeoutSeconds", "300"))
+        self.start_stream()
         try:
             while time.time() < end:
                 time.sleep(max(min(5, end - time.time()), 0))

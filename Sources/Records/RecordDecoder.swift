@@ -61,7 +61,7 @@ public struct RecordDecoder {
     }
 
     private mutating func reset() {
-        typedObject = nil
+        if typedObject != nil { typedObject = nil }
         serviceMs = nil
         bytes = 0
         hasPod = false
@@ -121,6 +121,17 @@ public struct RecordDecoder {
 
     /// True when the line was fully understood (the fields are set); false sends it to jansson.
     private mutating func scan(_ line: UnsafeRawBufferPointer, _ seen: inout Seen) -> Bool {
+        Self.forEachField(line) { base, keyStart, keyLength, value in
+            assign(Self.key(base + keyStart, keyLength), value, base, &seen)
+        }
+    }
+
+    /// Walks a flat JSON object of scalars (one line), calling `field` with each key's
+    /// bounds and its value; true when the whole line was such an object and `field`
+    /// took every field. Shared by records and scaling lines (`ScalingLine(flat:)`).
+    @inline(__always)
+    static func forEachField(_ line: UnsafeRawBufferPointer,
+                             _ field: (_ base: UnsafePointer<UInt8>, _ keyStart: Int, _ keyLength: Int, Scalar) -> Bool) -> Bool {
         guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
         let end = line.count
         var i = 0
@@ -133,15 +144,12 @@ public struct RecordDecoder {
         skipSpace()
         if i < end, base[i] == UInt8(ascii: "}") { return false }  // {}: let jansson and check() say what is missing
         while true {
-            guard i < end, base[i] == UInt8(ascii: "\""), let (keyStart, keyEnd) = Self.plainString(base, &i, end) else { return false }
-            let key = Self.key(base + keyStart, keyEnd - keyStart)
+            guard i < end, base[i] == UInt8(ascii: "\""), let (keyStart, keyEnd) = plainString(base, &i, end) else { return false }
             skipSpace()
             guard i < end, base[i] == UInt8(ascii: ":") else { return false }
             i += 1
             skipSpace()
-            guard i < end else { return false }
-            guard let value = Self.scalar(base, &i, end) else { return false }
-            guard assign(key, value, base, &seen) else { return false }
+            guard i < end, let value = scalar(base, &i, end), field(base, keyStart, keyEnd - keyStart, value) else { return false }
             skipSpace()
             guard i < end else { return false }
             if base[i] == UInt8(ascii: ",") {
@@ -155,7 +163,6 @@ public struct RecordDecoder {
             return i == end
         }
     }
-
 
     /// A plain ASCII string without escapes at `i` (its opening quote): the bounds of its
     /// content, with `i` past the closing quote; nil sends the line to jansson.
@@ -176,49 +183,81 @@ public struct RecordDecoder {
     /// The scalar value at `i`; nil (nested values, anything unsure) sends the line to jansson.
     @inline(__always)
     static func scalar(_ base: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int) -> Scalar? {
-        func word(_ w: StaticString) -> Bool {
-            let n = w.utf8CodeUnitCount
-            guard i + n <= end, memcmp(base + i, w.utf8Start, n) == 0 else { return false }
-            i += n
-            return true
-        }
+        // Literals byte by byte: a helper capturing `i` would keep it in memory on the hot path.
         switch base[i] {
         case UInt8(ascii: "\""):
             guard let (start, stop) = plainString(base, &i, end) else { return nil }
             return .string(start, stop)
-        case UInt8(ascii: "n"): return word("null") ? .null : nil
-        case UInt8(ascii: "t"): return word("true") ? .bool(true) : nil
-        case UInt8(ascii: "f"): return word("false") ? .bool(false) : nil
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return number(base, &i, end)
-        default: return nil
+        case UInt8(ascii: "n"):
+            guard i + 4 <= end, base[i + 1] == UInt8(ascii: "u"), base[i + 2] == UInt8(ascii: "l"), base[i + 3] == UInt8(ascii: "l") else { return nil }
+            i += 4
+            return .null
+        case UInt8(ascii: "t"):
+            guard i + 4 <= end, base[i + 1] == UInt8(ascii: "r"), base[i + 2] == UInt8(ascii: "u"), base[i + 3] == UInt8(ascii: "e") else { return nil }
+            i += 4
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            guard i + 5 <= end, base[i + 1] == UInt8(ascii: "a"), base[i + 2] == UInt8(ascii: "l"), base[i + 3] == UInt8(ascii: "s"),
+                  base[i + 4] == UInt8(ascii: "e") else { return nil }
+            i += 5
+            return .bool(false)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return number(base, &i, end)
+        default:
+            return nil
         }
     }
 
     /// Keeps a known key's value; false when its type is not the record's (jansson decides).
+    /// Key first, then value: the order the records' keys come in, and the fastest code.
     @inline(__always)
     mutating func assign(_ key: Key, _ value: Scalar, _ base: UnsafePointer<UInt8>, _ seen: inout Seen) -> Bool {
-        switch (key, value) {
-        case (.ts, .number(let v, _)): ts = v; seen.ts = true
-        case (.latency, .number(let v, _)): latencyMs = v; seen.latency = true
-        case (.service, .number(let v, _)): serviceMs = v
-        case (.service, .null): serviceMs = nil
-        case (.status, .number(let v, true)): status = Int(v); seen.status = true
-        case (.bytes, .number(let v, true)): bytes = Int(v)
-        case (.error, .null): hasError = false; seen.error = true
-        case (.error, .string(let s, let e)):
-            hasError = true
-            errorBytes.removeAll(keepingCapacity: true)
-            errorBytes.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
+        switch key {
+        case .ts:
+            guard case .number(let v, _) = value else { return false }
+            ts = v
+            seen.ts = true
+        case .latency:
+            guard case .number(let v, _) = value else { return false }
+            latencyMs = v
+            seen.latency = true
+        case .service:
+            switch value {
+            case .number(let v, _): serviceMs = v
+            case .null: serviceMs = nil
+            default: return false
+            }
+        case .status:
+            guard case .number(let v, true) = value else { return false }
+            status = Int(v)
+            seen.status = true
+        case .bytes:
+            guard case .number(let v, true) = value else { return false }
+            bytes = Int(v)
+        case .error:
+            switch value {
+            case .null: hasError = false
+            case .string(let s, let e):
+                hasError = true
+                errorBytes.removeAll(keepingCapacity: true)
+                errorBytes.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
+            default: return false
+            }
             seen.error = true
-        case (.pod, .null): hasPod = false
-        case (.pod, .string(let s, let e)):
-            hasPod = true
-            podBytes.removeAll(keepingCapacity: true)
-            podBytes.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
-        case (.type, .string): seen.typed = true
-        case (.type, _): seen.typed = false  // a later "type" wins, as in jansson
-        case (.other, _): break
-        default: return false
+        case .pod:
+            switch value {
+            case .null: hasPod = false
+            case .string(let s, let e):
+                hasPod = true
+                podBytes.removeAll(keepingCapacity: true)
+                podBytes.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
+            default: return false
+            }
+        case .type:
+            // A string type makes it a scaling line; a later "type" wins, as in jansson.
+            if case .string = value { seen.typed = true } else { seen.typed = false }
+        case .other:
+            break
         }
         return true
     }

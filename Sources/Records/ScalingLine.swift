@@ -50,36 +50,11 @@ public struct ScalingLine: Sendable {
 
     /// A flat line read in place; nil when the scanner is unsure (then use jansson).
     public init?(flat line: UnsafeRawBufferPointer) {
-        guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
-        let end = line.count
-        var i = 0
         var sawTs = false, sawType = false
-        func skipSpace() { while i < end, base[i] == 0x20 || base[i] == 0x09 || base[i] == 0x0D { i += 1 } }
-        skipSpace()
-        guard i < end, base[i] == UInt8(ascii: "{") else { return nil }
-        i += 1
-        skipSpace()
-        while true {
-            guard i < end, base[i] == UInt8(ascii: "\""), let (ks, ke) = RecordDecoder.plainString(base, &i, end) else { return nil }
-            skipSpace()
-            guard i < end, base[i] == UInt8(ascii: ":") else { return nil }
-            i += 1
-            skipSpace()
-            guard i < end, let value = RecordDecoder.scalar(base, &i, end) else { return nil }
-            guard take(Self.key(base + ks, ke - ks), value, base, &sawTs, &sawType) else { return nil }
-            skipSpace()
-            guard i < end else { return nil }
-            if base[i] == UInt8(ascii: ",") {
-                i += 1
-                skipSpace()
-                continue
-            }
-            guard base[i] == UInt8(ascii: "}") else { return nil }
-            i += 1
-            skipSpace()
-            guard i == end, sawTs, sawType else { return nil }
-            return
+        let read = RecordDecoder.forEachField(line) { base, keyStart, keyLength, value in
+            take(Self.key(base + keyStart, keyLength), value, base, &sawTs, &sawType)
         }
+        guard read, sawTs, sawType else { return nil }
     }
 
     enum Key { case ts, type, desired, current, ready, cpu, target, newSize, pod, event, reason, initial, other }

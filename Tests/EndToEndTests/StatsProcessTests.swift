@@ -170,8 +170,8 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(1)))
-    func sigintMidStreamPrintsTheReport() throws {
+    /// infer-stats reading a pipe that has had 120 records and stays open.
+    static func statsReading120Lines() throws -> (Process, Pipe, Pipe) {
         let process = Tools.spawn("infer-stats", [])
         let input = Pipe(), out = Pipe()
         process.standardInput = input
@@ -181,6 +181,12 @@ import Testing
         let lines = Self.sample.split(separator: "\n").prefix(120).joined(separator: "\n") + "\n"
         try input.fileHandleForWriting.write(contentsOf: Data(lines.utf8))
         Thread.sleep(forTimeInterval: 0.5)
+        return (process, input, out)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func sigintMidStreamPrintsTheReport() throws {
+        let (process, input, out) = try Self.statsReading120Lines()
         kill(process.processIdentifier, SIGINT)
         // The producer goes away, as infer-load does after its grace.
         Thread.sleep(forTimeInterval: 0.3)
@@ -195,15 +201,7 @@ import Testing
     /// still end, after the drain time on one signal, at once on a second.
     @Test(.timeLimit(.minutes(1)), arguments: [false, true])
     func signalsEndAReadBlockedOnASilentProducer(secondSignal: Bool) throws {
-        let process = Tools.spawn("infer-stats", [])
-        let input = Pipe(), out = Pipe()
-        process.standardInput = input
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let lines = Self.sample.split(separator: "\n").prefix(120).joined(separator: "\n") + "\n"
-        try input.fileHandleForWriting.write(contentsOf: Data(lines.utf8))
-        Thread.sleep(forTimeInterval: 0.5)
+        let (process, input, out) = try Self.statsReading120Lines()
         let start = Date()
         kill(process.processIdentifier, SIGTERM)
         if secondSignal {
