@@ -1,7 +1,23 @@
 import JSON
 
-/// The slow path: jansson parses the line and has the last word (and the message).
+/// The slow path: jansson parses the line and has the last word (and the message);
+/// and each path alone, for the differential test and the fuzzer.
 extension RecordDecoder {
+    /// The fast path alone, for the differential test and fuzzer: nil when it hands the
+    /// line on, else its verdict (the fields hold what it read).
+    @_spi(Fuzzing) public mutating func decodeFastPathOnly(_ line: UnsafeRawBufferPointer) -> Malformed?? {
+        reset()
+        var seen = Seen()
+        guard scan(line, &seen) else { return nil }
+        return .some(check(seen))
+    }
+
+    /// jansson alone, for the differential test and fuzzer.
+    @_spi(Fuzzing) public mutating func decodeJanssonOnly(_ line: UnsafeRawBufferPointer) -> Malformed? {
+        reset()
+        return decodeWithJansson(line)
+    }
+
     mutating func decodeWithJansson(_ line: UnsafeRawBufferPointer) -> Malformed? {
         let object: JSONObject
         do {

@@ -60,27 +60,12 @@ public struct RecordDecoder {
         return decodeWithJansson(line)
     }
 
-    private mutating func reset() {
+    mutating func reset() {
         if typedObject != nil { typedObject = nil }
         serviceMs = nil
         bytes = 0
         hasPod = false
         hasError = false
-    }
-
-    /// The fast path alone, for the differential test and fuzzer: nil when it hands the
-    /// line on, else its verdict (the fields hold what it read).
-    @_spi(Fuzzing) public mutating func decodeFastPathOnly(_ line: UnsafeRawBufferPointer) -> Malformed?? {
-        reset()
-        var seen = Seen()
-        guard scan(line, &seen) else { return nil }
-        return .some(check(seen))
-    }
-
-    /// jansson alone, for the differential test and fuzzer.
-    @_spi(Fuzzing) public mutating func decodeJanssonOnly(_ line: UnsafeRawBufferPointer) -> Malformed? {
-        reset()
-        return decodeWithJansson(line)
     }
 
     func check(_ seen: Seen) -> Malformed? {
@@ -120,7 +105,7 @@ public struct RecordDecoder {
     enum Scalar { case string(Int, Int), number(Double, isInteger: Bool), null, bool(Bool) }
 
     /// True when the line was fully understood (the fields are set); false sends it to jansson.
-    private mutating func scan(_ line: UnsafeRawBufferPointer, _ seen: inout Seen) -> Bool {
+    mutating func scan(_ line: UnsafeRawBufferPointer, _ seen: inout Seen) -> Bool {
         Self.forEachField(line) { base, keyStart, keyLength, value in
             assign(Self.key(base + keyStart, keyLength), value, base, &seen)
         }
@@ -235,29 +220,29 @@ public struct RecordDecoder {
             guard case .number(let v, true) = value else { return false }
             bytes = Int(v)
         case .error:
-            switch value {
-            case .null: hasError = false
-            case .string(let s, let e):
-                hasError = true
-                errorBytes.removeAll(keepingCapacity: true)
-                errorBytes.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
-            default: return false
-            }
+            guard Self.keep(value, base, &hasError, &errorBytes) else { return false }
             seen.error = true
         case .pod:
-            switch value {
-            case .null: hasPod = false
-            case .string(let s, let e):
-                hasPod = true
-                podBytes.removeAll(keepingCapacity: true)
-                podBytes.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
-            default: return false
-            }
+            guard Self.keep(value, base, &hasPod, &podBytes) else { return false }
         case .type:
             // A string type makes it a scaling line; a later "type" wins, as in jansson.
             if case .string = value { seen.typed = true } else { seen.typed = false }
         case .other:
             break
+        }
+        return true
+    }
+
+    /// A string-or-null field into its reused buffer; false for any other value.
+    @inline(__always)
+    static func keep(_ value: Scalar, _ base: UnsafePointer<UInt8>, _ has: inout Bool, _ bytes: inout [UInt8]) -> Bool {
+        switch value {
+        case .null: has = false
+        case .string(let s, let e):
+            has = true
+            bytes.removeAll(keepingCapacity: true)
+            bytes.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
+        default: return false
         }
         return true
     }

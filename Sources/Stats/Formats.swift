@@ -266,49 +266,12 @@ public struct ReportFormatter: Sendable {
         return o
     }
 
-    // MARK: CSV
+    // MARK: Markdown
 
     /// The columns of a Markdown window row.
     var markdownWindowColumns: [String] {
         ["window (UTC)", "requests", "rate/s", "ok %"] + percentiles.map { Report.label($0) + " ms" } + ["errors", "pods"]
             + (scalingColumns ? ["replicas (ready/desired)", "HPA CPU % (current/target)"] : [])
-    }
-
-    func csvHeader() -> String { csvColumns.joined(separator: ",") }
-
-    /// The columns of every CSV row.
-    var csvColumns: [String] {
-        var cells = ["type", "start", "end", "requests", "successes", "failures", "rate", "throughput", "success_ratio"]
-        for prefix in ["latency", "service"] {
-            cells += ["min", "mean", "stdev"].map { "\(prefix)_\($0)_ms" }
-            cells += percentiles.map { "\(prefix)_\(Report.label($0))_ms" }
-            cells.append("\(prefix)_max_ms")
-        }
-        cells += ["bytes", "errors", "pods"]
-        if scalingColumns { cells += ["desired_replicas", "current_replicas", "ready_replicas", "cpu_utilization_pct", "cpu_target_pct"] }
-        return cells
-    }
-
-    func csvRow(_ type: String, _ r: Report) -> String {
-        var cells = [type, Number.fixed(r.start, 6), Number.fixed(r.end, 6), String(r.requests), String(r.successes), String(r.failures),
-                     Number.fixed(r.rate, 3), Number.fixed(r.throughput, 3), Number.fixed(r.successRatio, 6)]
-        for d in [r.latency, r.service] {
-            cells += [d.min, d.mean, d.stdev].map { Number.fixed($0, 3) }
-            cells += d.percentiles.map { Number.fixed($0.ms, 3) }
-            cells.append(Number.fixed(d.max, 3))
-        }
-        cells.append(String(r.bytes))
-        cells.append(csvField(r.errors.map { "\($0.kind):\($0.count)" }.joined(separator: ";")))
-        cells.append(csvField(r.pods.map { "\($0.name):\($0.requests)" }.joined(separator: ";")))
-        if scalingColumns {
-            let state = r.scaling
-            cells += [state?.desired, state?.current, state?.ready, state?.cpuPercent, state?.cpuTarget].map { $0.map(String.init) ?? "" }
-        }
-        return cells.joined(separator: ",")
-    }
-
-    func csvField(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\"" : s
     }
 
     // MARK: Helpers
