@@ -34,7 +34,8 @@ for i in range(10000):
         replicas = min(10, max(1, replicas + (1 if cpu > 60 else -1)))
         o = {"ts": ts, "type": "hpa", "name": "h", "desired_replicas": replicas, "current_replicas": replicas,
              "min_replicas": 1, "max_replicas": 10, "current_utilization_pct": cpu, "target_utilization_pct": 60,
-             "metrics": [{"name": "cpu", "source": "Resource", "target_utilization_pct": 60, "current_utilization_pct": cpu}],
+             "metric_cpu_source": "Resource", "metric_cpu_target_utilization_pct": 60, "metric_cpu_current_utilization_pct": cpu,
+             "metric_cpu_current_value": "%dm" % (cpu * 2),
              "able_to_scale": True, "able_to_scale_reason": "ReadyForNewScale", "scaling_active": True,
              "scaling_active_reason": "ValidMetricFound", "last_scale_time": t0}
     elif kind == 1:
@@ -53,7 +54,7 @@ open(sys.argv[1], "w").write("\n".join(lines) + "\n")
 PY
 fi
 echo "== $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) ==" | tee "$OUT/stats-scaling-summary.txt"
-hyperfine -N --runs "$RUNS" --export-markdown "$OUT/stats-scaling.md" \
+hyperfine -N --warmup 2 --runs "$RUNS" --export-markdown "$OUT/stats-scaling.md" \
   "$BIN/infer-stats $OUT/records-10k.jsonl" \
   "$BIN/infer-stats --interval 10s $OUT/records-10k.jsonl" \
   "$BIN/infer-stats $OUT/records-10k.jsonl $OUT/scaling-10k.jsonl" \

@@ -34,20 +34,37 @@ final class StatsPass {
         live.removeAll { $0.finished && !$0.hasRecord }
         while !live.isEmpty {
             if shouldStop() { break }
-            // Always take the ready source whose record is earliest.
+            // The source whose line is earliest, and the time another source's line comes first.
             var best = 0
+            var limit = Double.infinity
             if live.count > 1 {
                 for i in 1..<live.count where live[i].ts < live[best].ts { best = i }
+                for i in live.indices where i != best { limit = min(limit, live[i].ts) }
             }
-            let source = live[best]
-            let completed = source.addRecord(to: &engine)
-            if !completed.isEmpty { emit(completed) }
-            if case .interrupted = advance(source) { continue }
-            if source.finished && !source.hasRecord { live.remove(at: best) }
-            reportSamples()
-            if !out.isOpen { return false }
+            switch drain(live[best], until: limit) {
+            case .finished: live.remove(at: best)
+            case .outputClosed: return false
+            case .interrupted, .overtaken: break
+            }
         }
         return true
+    }
+
+    enum DrainEnd { case finished, outputClosed, interrupted, overtaken }
+
+    /// Takes lines from `source` while they come no later than `limit` (so with a
+    /// second input alive, the sources are compared once per run of lines, not per line).
+    private func drain(_ source: RecordSource, until limit: Double) -> DrainEnd {
+        while true {
+            let completed = source.addRecord(to: &engine)
+            if !completed.isEmpty { emit(completed) }
+            if case .interrupted = advance(source) { return .interrupted }
+            if reportedSamples < engine.malformedSamples.count { reportSamples() }
+            if !out.isOpen { return .outputClosed }
+            if source.finished && !source.hasRecord { return .finished }
+            if source.ts > limit { return .overtaken }
+            if signals.count > 0 { return .interrupted }
+        }
     }
 
     /// Prints the last windows and the total.

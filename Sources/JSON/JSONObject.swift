@@ -142,11 +142,11 @@ public final class JSONObject: @unchecked Sendable {
         json_object_set(root, key, child.root)
     }
 
-    /// Sets `key` to `other`'s value at `key` (nested values shared by reference count);
-    /// nothing when `other` has none.
-    public func copy(_ key: String, from other: JSONObject) {
+    /// Sets `newKey` (default `key`) to `other`'s value at `key` (nested values shared by
+    /// reference count); nothing when `other` has none.
+    public func copy(_ key: String, from other: JSONObject, as newKey: String? = nil) {
         guard let value = json_object_get(other.root, key) else { return }
-        json_object_set(root, key, value)
+        json_object_set(root, newKey ?? key, value)
     }
 
     /// Sets `key` to an array of objects.

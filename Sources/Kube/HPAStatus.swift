@@ -21,7 +21,12 @@ struct HPAStatus {
             f.copy("current_utilization_pct", from: cpu)
             f.copy("target_utilization_pct", from: cpu)
         }
-        f.set("metrics", objects: metrics)
+        // Flat, as every line the tools exchange is: metric_<name>_<field> for each metric.
+        for metric in metrics {
+            guard case .string(let name) = metric["name"] else { continue }
+            let prefix = "metric_" + Self.keyPart(name) + "_"
+            for key in metric.keys where key != "name" { f.copy(key, from: metric, as: prefix + key) }
+        }
         for (type, key) in [("AbleToScale", "able_to_scale"), ("ScalingActive", "scaling_active"), ("ScalingLimited", "scaling_limited")] {
             guard let condition = hpa.condition(type) else { continue }
             let status = condition.string("status") == "True"
@@ -58,6 +63,11 @@ struct HPAStatus {
             }
             return metric
         }
+    }
+
+    /// A metric name as part of a key: "cpu" stays, "packets/s" becomes "packets_s".
+    static func keyPart(_ name: String) -> String {
+        String(name.map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 
     /// "Resource" → "resource", "ContainerResource" → "containerResource", as the API nests them.

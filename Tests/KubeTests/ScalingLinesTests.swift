@@ -50,6 +50,11 @@ import Testing
         #expect(line["scaling_limited_reason"] == .string("TooManyReplicas"))
         #expect(line["able_to_scale_reason"] == .string("ReadyForNewScale"))
         #expect(line["last_scale_time"] == .real(KubeValues.time("2026-11-30T00:48:54Z")!))
+        // Every metric as flat keys: lines are objects of scalars, as records are.
+        #expect(line["metric_cpu_current_utilization_pct"] == .integer(103))
+        #expect(line["metric_cpu_current_value"] == .string("206m"))
+        #expect(line["metric_cpu_target_utilization_pct"] == .integer(60))
+        #expect(line.keys.allSatisfy { line[$0] != .nested }, "nothing nested: \(line.keys)")
         // The controller rewrites the HPA every 15 s; the same status says nothing.
         #expect(lines.hpa(limited, ts: 115).isEmpty)
         let calmer = try Self.edited(limited) { tree in
