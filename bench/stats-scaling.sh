@@ -28,8 +28,13 @@ t0, lines, replicas = 1795920000.0, [], 1
 pods = ["pod-%d" % i for i in range(10)]
 for i in range(10000):
     ts = round(t0 + i * 0.01, 6)
-    kind = i % 5
-    if kind == 0:
+    # As kube-watch writes them: mostly per-pod metrics and pod stages; the HPA and the
+    # Deployment now and then; a rescale event about every 15 s.
+    kind = i % 20
+    if i % 1500 == 750:
+        o = {"ts": ts, "type": "hpa_event", "name": "h", "reason": "SuccessfulRescale", "event_type": "Normal",
+             "message": "New size: %d; reason: cpu" % replicas, "new_size": replicas, "count": 1, "at": ts}
+    elif kind == 0:
         cpu = random.randint(20, 160)
         replicas = min(10, max(1, replicas + (1 if cpu > 60 else -1)))
         o = {"ts": ts, "type": "hpa", "name": "h", "desired_replicas": replicas, "current_replicas": replicas,
@@ -41,14 +46,11 @@ for i in range(10000):
     elif kind == 1:
         o = {"ts": ts, "type": "deployment", "name": "d", "spec_replicas": replicas, "replicas": replicas,
              "updated": replicas, "ready": replicas, "available": replicas, "terminating": 0}
-    elif kind == 2:
+    elif kind < 6:
         o = {"ts": ts, "type": "pod", "pod": random.choice(pods), "event": random.choice(["created", "ready", "terminating"]), "at": ts}
-    elif kind == 3:
+    else:
         o = {"ts": ts, "type": "pod_metrics", "pod": random.choice(pods), "sample_ts": ts, "window_s": 15.0,
              "cpu_millicores": random.uniform(10, 200), "memory_bytes": 3756032}
-    else:
-        o = {"ts": ts, "type": "hpa_event", "name": "h", "reason": "SuccessfulRescale", "event_type": "Normal",
-             "message": "New size: %d; reason: cpu" % replicas, "new_size": replicas, "count": 1, "at": ts}
     lines.append(json.dumps(o, separators=(",", ":")))
 open(sys.argv[1], "w").write("\n".join(lines) + "\n")
 PY

@@ -25,6 +25,18 @@ public struct Aggregate: Sendable {
         service = LatencyStats(significantDigits: significantDigits)
     }
 
+    /// Adds only what the scaling timeline reads of a window (count, span, successes,
+    /// latency): windows nobody prints need no more.
+    @inline(__always)
+    public mutating func addForTimeline(ts: Double, latencyMs: Double, status: Int, failed: Bool) {
+        requests += 1
+        if ts < firstTs { firstTs = ts }
+        if ts > lastTs { lastTs = ts }
+        if failed { return }
+        if status >= 200 && status < 400 { successes += 1 }
+        latency.record(latencyMs)
+    }
+
     /// Adds one record. `errorID`/`podID` come from the caller's interners (nil: none).
     public mutating func add(ts: Double, latencyMs: Double, serviceMs: Double?, status: Int, bytes: Int, errorID: Int?, podID: Int?) {
         requests += 1

@@ -13,6 +13,7 @@ public final class RecordSource {
     /// `holdsScaling` says so without touching the (large) optional on every record.
     public private(set) var scaling: ScalingLine?
     public private(set) var holdsScaling = false
+    private var scalingTs = 0.0
     public private(set) var finished = false
     public private(set) var readError: Int32?
 
@@ -24,7 +25,7 @@ public final class RecordSource {
     public enum Advance { case record, finished, interrupted }
 
     /// The time of the line held, for merging sources.
-    public var ts: Double { holdsScaling ? scaling!.ts : decoder.ts }
+    public var ts: Double { holdsScaling ? scalingTs : decoder.ts }
 
     /// Adds the line held to `engine`; returns the windows it completed.
     public func addRecord(to engine: inout StatsEngine) -> [Windows.Window] {
@@ -57,6 +58,7 @@ public final class RecordSource {
                         if let typed = decoder.typedObject.flatMap(ScalingLine.init(object:)) ?? ScalingLine(flat: line)
                             ?? (try? JSONObject(parsing: line)).flatMap(ScalingLine.init(object:)) {
                             scaling = typed
+                            scalingTs = typed.ts
                             holdsScaling = true
                             hasRecord = true
                             return .record

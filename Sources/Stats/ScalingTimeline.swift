@@ -49,6 +49,7 @@ public struct ScalingTimeline: Sendable {
                 pods: [String: ScalingPodLog], served: [String: (first: Double, last: Double)]) {
         var previous: Int?
         var searchFrom = -Double.infinity
+        let podsByName = pods.sorted { $0.key < $1.key }
         for (index, event) in events.enumerated() {
             // The size before: the last rescale's, else what the HPA wanted before this one (its
             // status update and the Event come together, in either order).
@@ -62,12 +63,13 @@ public struct ScalingTimeline: Sendable {
                 return r.up ? cpu > target : cpu < target
             }?.ts
             // Pods the rescale made (or removed): the watches are separate streams, so allow 2 s of skew.
-            for (name, log) in pods.sorted(by: { $0.key < $1.key }) {
+            for (name, log) in podsByName {
                 let mark = r.up ? log.created : log.terminating
                 guard let mark, mark >= event.ts - 2, mark < next - 2 else { continue }
                 r.pods.append(r.up
                     ? PodTimes(pod: name, first: log.created, second: log.ready, served: served[name]?.first)
-                    : PodTimes(pod: name, first: log.terminating, second: log.deleted, served: served[name]?.last))
+                    : PodTimes(pod: name, first: log.terminating, second: log.deleted,
+                               served: served[name].flatMap { $0.last.isNaN ? nil : $0.last }))
             }
             if r.up, let change = r.loadChange, let i = points.firstIndex(where: { $0.start == change }), i > 0 {
                 let level = points[i - 1].p99

@@ -41,10 +41,15 @@ public struct StatsEngine: Sendable {
     private var rescaleEvents: [(ts: Double, size: Int)] = []
     private var hpaHistory: [(ts: Double, cpu: Int?, target: Int?, desired: Int?)] = []
     private var podLogs: [String: ScalingPodLog] = [:]
-    private var podFirstServed: [Double] = []
-    private var podLastServed: [Double] = []
+    /// By pod id: when it first served, and when it last did once it began terminating.
+    private var podServed: [PodServed] = []
+    struct PodServed {
+        var first = Double.nan
+        var last = Double.nan
+        /// Set by its `terminating` line: from then on each request it serves moves `last`.
+        var trackLast = false
+    }
     private let lateness: Double
-    private var timelineWindowsOnly = false
     private var trackServed = false
 
     public init(percentiles: [Double], interval: Double?, lateness: Double, keepSeries: Bool) {
@@ -63,10 +68,9 @@ public struct StatsEngine: Sendable {
         total.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
                   bytes: decoder.bytes, errorID: errorID, podID: podID)
         // Who served when, for the timeline: only once kube-watch's lines have begun.
-        if trackServed, let podID, decoder.status >= 200, decoder.status < 300 { served(podID, at: decoder.ts + decoder.latencyMs / 1000) }
+        if trackServed, let podID { served(podID, &decoder) }
         guard windows != nil else { return [] }
-        // Windows only for the timeline are never printed: their service times would go unread.
-        _ = windows!.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: timelineWindowsOnly ? nil : decoder.serviceMs, status: decoder.status,
+        _ = windows!.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
                          bytes: decoder.bytes, errorID: errorID, podID: podID)
         return record(windows!.complete())
     }
@@ -75,20 +79,22 @@ public struct StatsEngine: Sendable {
     /// is printed up to --late after it ends, and lines keep coming meanwhile.
     private var scalingHistory: [(ts: Double, state: ScalingState)] = []
 
-    private mutating func served(_ podID: Int, at t: Double) {
-        while podFirstServed.count <= podID {
-            podFirstServed.append(.nan)
-            podLastServed.append(.nan)
-        }
-        if podFirstServed[podID].isNaN { podFirstServed[podID] = t }
-        podLastServed[podID] = t
+    /// Per record once scaling lines began: a read, and a write only for a pod's first
+    /// request or a terminating pod's (so the record path stays as fast as without them).
+    @inline(__always)
+    private mutating func served(_ podID: Int, _ decoder: inout RecordDecoder) {
+        if podID >= podServed.count { podServed += repeatElement(PodServed(), count: podID + 1 - podServed.count) }
+        let known = podServed[podID]
+        guard known.first.isNaN || known.trackLast, decoder.status >= 200, decoder.status < 300 else { return }
+        let t = decoder.ts + decoder.latencyMs / 1000
+        if known.first.isNaN { podServed[podID].first = t }
+        if known.trackLast { podServed[podID].last = t }
     }
 
     public mutating func addScaling(_ line: ScalingLine) {
         // The timeline needs windows: 10 s ones when --interval gave none (not printed).
         if windows == nil {
-            windows = Windows(interval: 10, lateness: lateness)
-            timelineWindowsOnly = true
+            windows = Windows(interval: 10, lateness: lateness, timelineOnly: true)
         }
         trackServed = true
         guard scalingTally.add(line) else { return }
@@ -115,7 +121,11 @@ public struct StatsEngine: Sendable {
             switch event {
             case "created": log.created = log.created ?? line.ts
             case "ready": log.ready = log.ready ?? line.ts
-            case "terminating": log.terminating = log.terminating ?? line.ts
+            case "terminating":
+                log.terminating = log.terminating ?? line.ts
+                let id = pods.id(pod)
+                if id >= podServed.count { podServed += repeatElement(PodServed(), count: id + 1 - podServed.count) }
+                podServed[id].trackLast = true
             case "deleted": log.deleted = log.deleted ?? line.ts
             default: break
             }
@@ -129,8 +139,8 @@ public struct StatsEngine: Sendable {
     public func timeline() -> ScalingTimeline? {
         guard scalingTally.seen else { return nil }
         var served: [String: (first: Double, last: Double)] = [:]
-        for (id, name) in pods.names.enumerated() where id < podFirstServed.count && !podFirstServed[id].isNaN {
-            served[name] = (podFirstServed[id], podLastServed[id])
+        for (id, name) in pods.names.enumerated() where id < podServed.count && !podServed[id].first.isNaN {
+            served[name] = (podServed[id].first, podServed[id].last)
         }
         return ScalingTimeline(points: timelinePoints, events: rescaleEvents, hpa: hpaHistory, pods: podLogs, served: served)
     }

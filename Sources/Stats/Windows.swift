@@ -19,10 +19,14 @@ public struct Windows: Sendable {
     private var maxTs = -Double.infinity
     public private(set) var late = 0
 
-    public init(interval: Double, lateness: Double) {
+    /// Windows only for the scaling timeline keep only what it reads (`addForTimeline`).
+    public let timelineOnly: Bool
+
+    public init(interval: Double, lateness: Double, timelineOnly: Bool = false) {
         precondition(interval > 0 && lateness >= 0)
         self.interval = interval
         self.lateness = lateness
+        self.timelineOnly = timelineOnly
     }
 
     /// Empty windows in a row shown one by one; a longer run is one gap.
@@ -44,7 +48,11 @@ public struct Windows: Sendable {
             late += 1
             return false
         }
-        open[index, default: Aggregate(significantDigits: 2)].add(ts: ts, latencyMs: latencyMs, serviceMs: serviceMs, status: status, bytes: bytes, errorID: errorID, podID: podID)
+        if timelineOnly {
+            open[index, default: Aggregate(significantDigits: 2)].addForTimeline(ts: ts, latencyMs: latencyMs, status: status, failed: errorID != nil)
+        } else {
+            open[index, default: Aggregate(significantDigits: 2)].add(ts: ts, latencyMs: latencyMs, serviceMs: serviceMs, status: status, bytes: bytes, errorID: errorID, podID: podID)
+        }
         if ts > maxTs { maxTs = ts }
         nextCheck = min(nextCheck, Double(index + 1) * interval + lateness)
         return true

@@ -277,7 +277,8 @@ import Testing
         var records = "", firstServed: [String: Double] = [:], lastServed: [String: Double] = [:]
         var t = 0.0, seq = 0
         while t < 300 {
-            let pod = t < 85 || t >= 214 ? "p-a" : ["p-a", "p-b", "p-c"][seq % 3]
+            // The Service keeps sending to p-b and p-c a moment after they begin terminating (+215.1).
+            let pod = t < 85 || t >= 217 ? "p-a" : ["p-a", "p-b", "p-c"][seq % 3]
             let latency = t >= 60 && t < 100 ? 200.0 : 10.0
             records += #"{"ts":\#(t0 + t),"seq":\#(seq),"latency_ms":\#(latency),"service_ms":\#(latency),"status":200,"bytes":10,"error":null,"pod":"\#(pod)"}"# + "\n"
             firstServed[pod] = firstServed[pod] ?? t + latency / 1000
