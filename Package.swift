@@ -54,6 +54,9 @@ let package = Package(
         // fast decoder, and the line reader.
         .target(name: "Records", dependencies: ["JSON"], swiftSettings: hotPath),
         .target(name: "InferModel", dependencies: ["Platform"]),
+        // The HorizontalPodAutoscaler's rules (replica calculation, stabilization, rate
+        // limits) for hpa-sim: pure functions and values, no I/O.
+        .target(name: "Autoscaler"),
         // The command runner, exit statuses, typed option values and the one way to hear signals.
         .target(name: "ToolSupport", dependencies: [
             "Platform",
@@ -131,6 +134,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "JSON"]),
         .testTarget(name: "InferModelTests", dependencies: ["InferModel", "Platform"]),
+        .testTarget(name: "AutoscalerTests", dependencies: ["Autoscaler"]),
         .testTarget(name: "YAMLTreeTests", dependencies: ["YAMLTree"]),
         .testTarget(name: "InferServerTests", dependencies: [
             "InferServer", "InferServeCLI", "JSON", "TestSupport",
