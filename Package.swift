@@ -57,6 +57,8 @@ let package = Package(
         // The HorizontalPodAutoscaler's rules (replica calculation, stabilization, rate
         // limits) for hpa-sim: pure functions and values, no I/O.
         .target(name: "Autoscaler"),
+        // hpa-sim's model: load, pods, metrics-server and the HPA controller, second by second.
+        .target(name: "HPASim", dependencies: ["Autoscaler", "JSON", "Platform"]),
         // The command runner, exit statuses, typed option values and the one way to hear signals.
         .target(name: "ToolSupport", dependencies: [
             "Platform",
@@ -134,7 +136,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "JSON"]),
         .testTarget(name: "InferModelTests", dependencies: ["InferModel", "Platform"]),
-        .testTarget(name: "AutoscalerTests", dependencies: ["Autoscaler"]),
+        .testTarget(name: "AutoscalerTests", dependencies: ["Autoscaler", "HPASim", "JSON", "Records", "Platform"], exclude: ["Fixtures"]),
         .testTarget(name: "YAMLTreeTests", dependencies: ["YAMLTree"]),
         .testTarget(name: "InferServerTests", dependencies: [
             "InferServer", "InferServeCLI", "JSON", "TestSupport",

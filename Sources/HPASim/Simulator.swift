@@ -1,0 +1,75 @@
+import Autoscaler
+import JSON
+import Platform
+
+/// A discrete-time simulation (one-second steps, rates rather than requests) of the
+/// load on a Deployment's pods, metrics-server's samples and the HPA controller's syncs,
+/// writing what kube-watch would have written of it (infer-records(5), "Scaling lines").
+/// Deterministic: the same inputs and seed give the same lines.
+public struct Simulator {
+    public let config: SimConfig
+    /// Offered requests per second at `t` seconds after the start.
+    let rate: (Double) -> Double
+    /// Unix time of t = 0 (the lines' `ts`), and how long to run.
+    public let start: Double
+    public let seconds: Int
+    /// Where, within each period, the HPA syncs (s after t = 0): unknowable for a real
+    /// run, so a flag.
+    public var syncPhase = 7.5
+
+    /// The HPA's desired replicas after each sync, for comparisons.
+    public private(set) var decisions: [(ts: Double, desired: Int)] = []
+    /// Requests offered, served and shed (503), in all.
+    public private(set) var offered = 0.0, served = 0.0, shed = 0.0
+
+    public init(config: SimConfig, start: Double, seconds: Int, rate: @escaping (Double) -> Double) {
+        self.config = config
+        self.start = start
+        self.seconds = seconds
+        self.rate = rate
+    }
+
+    final class Pod {
+        let name: String
+        let created: Double
+        let readyAt: Double
+        var terminatingAt: Double?
+        var cpuSeconds = 0.0
+        var queue = 0.0
+        var lastScrape: (at: Double, cpuSeconds: Double)?
+        var sample: (at: Double, millis: Int)?
+        init(name: String, created: Double, readyAt: Double) {
+            self.name = name
+            self.created = created
+            self.readyAt = readyAt
+        }
+        var serving: Bool { terminatingAt == nil }
+    }
+
+    public mutating func run(emit: @escaping (JSONObject) -> Void) {
+        var state = RunState(config: config, emit: emit, start: start)
+        for _ in 0..<config.initialReplicas { state.addPod(at: -60, initial: true) }
+        state.deploymentLine(at: 0)
+        for step in 0..<seconds {
+            let t = Double(step)
+            state.lifecycle(at: t)
+            let (o, s, d) = state.traffic(at: t, rate: rate(t + 0.5))
+            offered += o
+            served += s
+            shed += d
+            let scrapePhase = syncPhase - config.metricsLag
+            if Self.due(t, phase: scrapePhase, period: config.metricsResolution) { state.scrape(at: t) }
+            if Self.due(t, phase: syncPhase, period: config.syncPeriod) {
+                let desired = state.sync(at: t)
+                decisions.append((start + t, desired))
+            }
+        }
+    }
+
+    /// True when a periodic event with this phase falls in [t, t + 1).
+    static func due(_ t: Double, phase: Double, period: Double) -> Bool {
+        let k = ((t - phase) / period).rounded(.up)
+        let next = phase + k * period
+        return next >= t && next < t + 1
+    }
+}
