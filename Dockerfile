@@ -26,7 +26,7 @@ RUN swift build -c release --static-swift-stdlib --product infer-sim \
  && mkdir -p /out \
  && install -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/infer-sim" /out/ \
  && strip /out/infer-sim \
- && for tool in infer-serve infer-load infer-stats kube-wait kube-watch; do ln -s infer-sim "/out/$tool"; done
+ && for tool in infer-serve infer-load infer-stats kube-wait kube-watch hpa-sim; do ln -s infer-sim "/out/$tool"; done
 
 # hadolint ignore=DL3006
 FROM ${BINARIES} AS binaries

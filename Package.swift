@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "infer-stats", targets: ["infer-stats"]),
         .executable(name: "kube-wait", targets: ["kube-wait"]),
         .executable(name: "kube-watch", targets: ["kube-watch"]),
+        .executable(name: "hpa-sim", targets: ["hpa-sim"]),
         .executable(name: "infer-sim", targets: ["infer-sim"]),
     ],
     dependencies: [
@@ -59,6 +60,10 @@ let package = Package(
         .target(name: "Autoscaler"),
         // hpa-sim's model: load, pods, metrics-server and the HPA controller, second by second.
         .target(name: "HPASim", dependencies: ["Autoscaler", "JSON", "Platform"]),
+        .target(name: "HPASimCLI", dependencies: [
+            "HPASim", "Autoscaler", "LoadGen", "Records", "JSON", "ToolSupport", "Platform",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // The command runner, exit statuses, typed option values and the one way to hear signals.
         .target(name: "ToolSupport", dependencies: [
             "Platform",
@@ -129,9 +134,10 @@ let package = Package(
         .executableTarget(name: "infer-stats", dependencies: ["InferStatsCLI"]),
         .executableTarget(name: "kube-wait", dependencies: ["KubeCLI"]),
         .executableTarget(name: "kube-watch", dependencies: ["KubeCLI"]),
+        .executableTarget(name: "hpa-sim", dependencies: ["HPASimCLI"]),
         // All four in one binary, chosen by the name it runs as: the container image ships
         // this and four links to it, so the Swift runtime and NIO are carried once, not four times.
-        .executableTarget(name: "infer-sim", dependencies: ["InferServeCLI", "InferLoadCLI", "InferStatsCLI", "KubeCLI", "ToolSupport", "Platform"]),
+        .executableTarget(name: "infer-sim", dependencies: ["InferServeCLI", "InferLoadCLI", "InferStatsCLI", "KubeCLI", "HPASimCLI", "ToolSupport", "Platform"]),
         // What the tests that spawn the tools share: running them as an ordinary user.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "JSON"]),

@@ -30,7 +30,8 @@ public struct ScalingTimeline: Sendable {
         public var loadChange: Double?
         public var loadFrom: Double?
         public var loadTo: Double?
-        /// The first HPA status past (up) or under (down) its target after the change.
+        /// The first HPA status past (up) or under (down) its target, beyond the 0.1
+        /// tolerance, after the change.
         public var crossed: Double?
         public var pods: [PodTimes] = []
         /// p99 before the step, and the end of the first window after the rescale back under it (up only).
@@ -57,10 +58,12 @@ public struct ScalingTimeline: Sendable {
             var r = Rescale(at: event.ts, from: before, to: event.size)
             let next = index + 1 < events.count ? events[index + 1].ts : Double.infinity
             Self.findStep(&r, points: points, after: searchFrom)
-            let from = r.loadChange ?? searchFrom
+            // Without a step, the metric's crossing is looked for since the last rescale.
+            let from = r.loadChange ?? (index > 0 ? events[index - 1].ts : searchFrom)
             r.crossed = hpa.first { h in
                 guard h.ts >= from, h.ts <= event.ts + 1, let cpu = h.cpu, let target = h.target else { return false }
-                return r.up ? cpu > target : cpu < target
+                // Past the controller's tolerance band (0.1 each way), where it acts.
+                return r.up ? Double(cpu) > Double(target) * 1.1 : Double(cpu) < Double(target) * 0.9
             }?.ts
             // Pods the rescale made (or removed): the watches are separate streams, so allow 2 s of skew.
             for (name, log) in podsByName {

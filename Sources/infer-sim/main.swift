@@ -2,6 +2,7 @@ import InferLoadCLI
 import InferServeCLI
 import InferStatsCLI
 import KubeCLI
+import HPASimCLI
 import ToolSupport
 import Platform
 
@@ -9,7 +10,7 @@ import Platform
 import Glibc
 #endif
 
-// One binary, five tools: run as infer-serve, infer-load, infer-stats, kube-wait or kube-watch (a link
+// One binary, six tools: run as infer-serve, infer-load, infer-stats, kube-wait, kube-watch or hpa-sim (a link
 // of that name), or as `infer-sim TOOL [ARGS...]`.
 let tools: [String: ([String]) async -> Never] = [
     "infer-serve": { await InferServeMain.run(arguments: $0) },
@@ -17,6 +18,7 @@ let tools: [String: ([String]) async -> Never] = [
     "infer-stats": { await InferStatsMain.run(arguments: $0) },
     "kube-wait": { await KubeWaitMain.run(arguments: $0) },
     "kube-watch": { await KubeWatchMain.run(arguments: $0) },
+    "hpa-sim": { await HPASimMain.run(arguments: $0) },
 ]
 let arguments = CommandLine.arguments
 let invokedAs = String(arguments.first?.split(separator: "/").last ?? "infer-sim")

@@ -8,7 +8,7 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("infer-sim-\(UUID())").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        for tool in ["infer-serve", "infer-load", "infer-stats", "kube-wait", "kube-watch"] {
+        for tool in ["infer-serve", "infer-load", "infer-stats", "kube-wait", "kube-watch", "hpa-sim"] {
             try FileManager.default.createSymbolicLink(atPath: folder + "/" + tool, withDestinationPath: Tools.path("infer-sim"))
             let viaLink = try Tools.execute(folder + "/" + tool, ["--help"])
             let direct = try Tools.run(tool, ["--help"])

@@ -52,7 +52,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: prefix) }
         let install = try Tools.bash("bin/install", environment: ["PREFIX": prefix, "INFER_SIM_BIN": Tools.binDir], privileged: true)
         #expect(install.status == 0, "\(install.stderr)")
-        for tool in ["infer-serve", "infer-load", "infer-stats", "kube-wait", "kube-watch", "infer-sim"] {
+        for tool in ["infer-serve", "infer-load", "infer-stats", "kube-wait", "kube-watch", "hpa-sim", "infer-sim"] {
             #expect(FileManager.default.isExecutableFile(atPath: "\(prefix)/bin/\(tool)"))
             #expect(FileManager.default.fileExists(atPath: "\(prefix)/share/man/man1/\(tool).1"))
         }

@@ -1,0 +1,144 @@
+import ArgumentParser
+import Autoscaler
+import HPASim
+import JSON
+import LoadGen
+import Platform
+import Records
+import ToolSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// hpa-sim: what the HPA would do with a load, as kube-watch's lines, in a second.
+struct HPASimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hpa-sim",
+        abstract: "Predict what a HorizontalPodAutoscaler does with a load: kube-watch's lines, simulated.",
+        discussion: """
+            Simulates, second by second, the load on a Deployment's pods (their CPU request and \
+            limit, queue and shed), metrics-server's 15 s windows and the HPA controller's syncs \
+            with its rules (tolerance, unready and missing pods, stabilization, rate limits), and \
+            writes what kube-watch would have written (infer-records(5), "Scaling lines"). The load \
+            is a rate profile, as infer-load's, or --replay of a recorded run's records. With \
+            --compare, prints how well the prediction agrees with a recorded run's replica counts.
+            """,
+        version: ToolVersion.current
+    )
+
+    @Option(help: ArgumentHelp("Offered rate in requests per second.", valueName: "rate")) var qps: Double = 30
+    @Option(help: ArgumentHelp("Length of the load.", valueName: "duration")) var seconds = DurationOption(argument: "180s")!
+    @Option(name: .customLong("ramp-to"), help: ArgumentHelp("Ramp linearly from --qps to this rate over --seconds.", valueName: "rate")) var rampTo: Double?
+    @Option(help: ArgumentHelp("Rate steps QPS:DURATION,... as infer-load's (replaces --qps and --seconds).", valueName: "steps")) var steps: String?
+    @Option(help: ArgumentHelp("Replay the offered load of these request records instead.", valueName: "file")) var replay: String?
+    @Option(help: ArgumentHelp("Simulate this long after the load ends, for the scale-down.", valueName: "duration")) var tail = DurationOption(argument: "120s")!
+    @Option(name: .customLong("work-ms"), help: ArgumentHelp("CPU ms per token (INFER_WORK_MS).", valueName: "ms")) var workMs: Double = 20
+    @Option(help: ArgumentHelp("Tokens per request (INFER_TOKENS).", valueName: "n")) var tokens: Double = 1
+    @Option(help: ArgumentHelp("Lognormal sigma of the per-request cost (INFER_JITTER).", valueName: "sigma")) var jitter: Double = 0.2
+    @Option(name: .customLong("cpu-request"), help: ArgumentHelp("Per pod CPU request, cores.", valueName: "cores")) var cpuRequest: Double = 0.2
+    @Option(name: .customLong("cpu-limit"), help: ArgumentHelp("Per pod CPU limit, cores.", valueName: "cores")) var cpuLimit: Double = 0.5
+    @Option(name: .customLong("max-queue"), help: ArgumentHelp("Requests a pod queues before 503 (INFER_MAX_QUEUE).", valueName: "n")) var maxQueue = 16
+    @Option(name: .customLong("node-cpu"), help: ArgumentHelp("Cores all pods share (a node's); default unlimited.", valueName: "cores")) var nodeCPU: Double?
+    @Option(help: ArgumentHelp("HPA minReplicas.", valueName: "n")) var min = 1
+    @Option(help: ArgumentHelp("HPA maxReplicas.", valueName: "n")) var max = 10
+    @Option(help: ArgumentHelp("HPA CPU target, % of request.", valueName: "pct")) var target = 60
+    @Option(name: .customLong("scale-down-window"), help: ArgumentHelp("Scale-down stabilization window (the overlay's 30s).", valueName: "duration")) var scaleDownWindow = DurationOption(argument: "30s")!
+    @Option(name: .customLong("sync-phase"), help: ArgumentHelp("Seconds into each 15 s period at which the HPA syncs.", valueName: "s")) var syncPhase = 7.5
+    @Option(help: ArgumentHelp("Seed for the pods' start-up times.", valueName: "n")) var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Unix time the load starts at, for the lines' ts (default 2026-01-01T00:00:00Z; --replay: the records').", valueName: "seconds")) var start: Double = 1_767_225_600
+    @Option(help: ArgumentHelp("Print the agreement with this recorded HPA timeline (lines with ts and desired_replicas, e.g. kube-watch's) instead of the lines.", valueName: "file")) var compare: String?
+
+    func validate() throws {
+        guard qps >= 0, workMs > 0, tokens > 0, cpuRequest > 0, cpuLimit > 0, min >= 1, max >= min, target > 0 else {
+            throw ValidationError("rates and sizes must be positive, and --min ≤ --max")
+        }
+        if let nodeCPU, nodeCPU <= 0 { throw ValidationError("--node-cpu \(nodeCPU): expected cores above 0") }
+    }
+
+    func run() async throws {
+        LineWriter.ignoreSIGPIPE()
+        let (start, length, rate) = try load()
+
+        let config = config()
+        func simulator(phase: Double) -> Simulator {
+            var sim = Simulator(config: config, start: start - 60, seconds: 60 + Int(length + tail.seconds), rate: { t in t < 60 ? 0 : rate(t - 60) })
+            sim.syncPhase = phase
+            return sim
+        }
+        if let compare {
+            let observed = try Self.timeline(compare)
+            // The controller's phase relative to the load is unknowable: show ten of them.
+            var fractions: [Double] = []
+            for phase in stride(from: 0.0, to: config.syncPeriod, by: config.syncPeriod / 10) {
+                var sim = simulator(phase: phase)
+                sim.run { _ in }
+                let a = Agreement(predicted: sim.decisions, observed: observed, period: config.syncPeriod)
+                fractions.append(a.fraction)
+                print("sync phase \(Number.fixed(phase, 1)) s: \(a.periodsAgreeing) of \(a.periods) sync periods agree within one period (\(Number.fixed(a.fraction * 100, 1)) %); rescales matched \(a.rescalesMatched) of \(a.rescales)")
+            }
+            print("mean over phases: \(Number.fixed(fractions.reduce(0, +) / Double(fractions.count) * 100, 1)) % (\(Number.fixed(fractions.min()! * 100, 1))–\(Number.fixed(fractions.max()! * 100, 1)) %)")
+            return
+        }
+        var sim = simulator(phase: syncPhase)
+        let out = LineWriter(fd: 1)
+        sim.run { line in
+            var bytes = line.serialized(realPrecision: 16)
+            bytes.append(0x0A)
+            out.append(bytes)
+        }
+        out.flush()
+        if let failure = out.failure {
+            writeStderr("hpa-sim: stdout: cannot write: \(BackgroundWriter.describe(failure))\n")
+            throw ExitCode(ExitStatus.failure)
+        }
+    }
+
+    func config() -> SimConfig {
+        var c = SimConfig()
+        // The mean of a lognormal cost with sigma s is exp(s²/2) times its median.
+        c.cpuPerRequest = workMs * tokens / 1000 * exp(jitter * jitter / 2)
+        c.cpuRequest = cpuRequest
+        c.cpuLimit = cpuLimit
+        c.maxQueue = maxQueue
+        c.nodeCPU = nodeCPU
+        c.hpa = HPASpec(minReplicas: min, maxReplicas: max, targetUtilization: target,
+                        scaleDown: ScalingRules(stabilizationSeconds: scaleDownWindow.seconds, policies: ScalingRules.defaultScaleDown.policies))
+        c.initialReplicas = min
+        c.seed = seed
+        return c
+    }
+
+    /// The load: its start (Unix s), length (s) and rate at t s from its start.
+    func load() throws -> (Double, Double, (Double) -> Double) {
+        if let replay {
+            let perSecond = try Self.offeredPerSecond(replay)
+            return (perSecond.start, Double(perSecond.counts.count), { t in
+                let i = Int(t)
+                return i >= 0 && i < perSecond.counts.count ? perSecond.counts[i] : 0
+            })
+        }
+        let profile: RateProfile
+        do {
+            if let steps {
+                profile = try RateProfile.parseSteps(steps)
+            } else if let rampTo {
+                profile = .ramp(from: qps, to: rampTo, seconds: seconds.seconds)
+            } else {
+                profile = .constant(qps: qps, seconds: seconds.seconds)
+            }
+        } catch {
+            writeStderr("hpa-sim: \(error)\n")
+            throw ExitCode(ExitStatus.usage)
+        }
+        let length = profile.duration ?? seconds.seconds
+        return (start, length, { t in t < length ? profile.rate(at: t) : 0 })
+    }
+}
+
+/// The `hpa-sim` command line, for its own executable and for the multi-call `infer-sim`.
+public enum HPASimMain {
+    public static func run(arguments: [String]? = nil) async -> Never {
+        await ToolMain.main(HPASimCommand.self, arguments: arguments)
+    }
+}

@@ -1,0 +1,3 @@
+import HPASimCLI
+
+await HPASimMain.run()

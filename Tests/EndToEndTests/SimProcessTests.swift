@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+/// hpa-sim as a process: its lines, read back by infer-stats; determinism; --compare
+/// against the recorded run; errors.
+@Suite struct SimProcessTests {
+    static let fixtures = Tools.root + "/Tests/AutoscalerTests/Fixtures/"
+
+    @Test func linesAreKubeWatchsAndInferStatsReadsThem() throws {
+        let run = try Tools.run("hpa-sim", ["--steps", "30:180s,1:60s"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let again = try Tools.run("hpa-sim", ["--steps", "30:180s,1:60s"])
+        #expect(run.stdout == again.stdout, "the same inputs, the same bytes")
+        let lines = try run.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let types = Set(lines.compactMap { $0["type"] as? String })
+        #expect(types.isSuperset(of: ["hpa", "deployment", "pod", "pod_metrics", "hpa_event"]), "\(types)")
+        let sizes = lines.filter { $0["type"] as? String == "hpa_event" }.compactMap { $0["new_size"] as? Int }
+        #expect((sizes.first ?? 0) > 1 && sizes.last == 1, "scales up under 30 req/s, back to 1 after: \(sizes)")
+        let stats = try Tools.run("infer-stats", [], stdin: Data(run.stdout.utf8))
+        #expect(stats.status == 0, "\(stats.stderr)")
+        #expect(stats.stdout.contains("Scaling timeline") && stats.stdout.contains(" up 1→"), "\(stats.stdout)")
+    }
+
+    @Test func compareAgainstTheRecordedRun() throws {
+        // The recorded run's offered load, replayed from its per-second counts as records.
+        let offered = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "seed-30qps-offered.json"))) as? [String: Any])
+        let start = try #require(offered["start"] as? Double), counts = try #require(offered["per_second"] as? [Int])
+        var records = ""
+        for (second, n) in counts.enumerated() {
+            for i in 0..<n {
+                records += #"{"ts":\#(start + Double(second) + Double(i) / Double(n)),"latency_ms":1,"status":200,"error":null}"# + "\n"
+            }
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hpa-sim-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Data(records.utf8).write(to: URL(fileURLWithPath: folder + "/records.jsonl"))
+        let result = try Tools.run("hpa-sim", ["--replay", folder + "/records.jsonl", "--node-cpu", "1.6",
+                                               "--compare", Self.fixtures + "seed-30qps-hpa-timeline.jsonl"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").filter { $0.hasPrefix("sync phase ") }.count == 10)
+        let mean = result.stdout.split(separator: "\n").first { $0.hasPrefix("mean over phases: ") }
+        let value = mean.flatMap { Double($0.dropFirst("mean over phases: ".count).prefix { $0 != " " }) }
+        #expect((value ?? 0) >= 85, "\(result.stdout)")
+    }
+
+    @Test(arguments: [["--min", "0"], ["--replay", "/nonexistent"], ["--steps", "fast"], ["--node-cpu", "0"]])
+    func unusableInputExits2(arguments: [String]) throws {
+        let result = try Tools.run("hpa-sim", arguments)
+        #expect(result.status == 2, "\(arguments): \(result.stderr)")
+        #expect(result.stderr.hasPrefix("hpa-sim: ") && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    }
+
+    @Test func manPageCoversHelp() throws {
+        let man = try Tools.checkManPageCoversHelp("hpa-sim")
+        for section in ["THE MODEL", "EXIT STATUS", "EXAMPLES"] { #expect(man.contains(".Sh \(section)")) }
+    }
+}
