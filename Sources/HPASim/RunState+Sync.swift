@@ -32,6 +32,11 @@ extension RunState {
             // The ReplicaSet removes the youngest pods first.
             for pod in pods.filter(\.serving).sorted(by: { $0.created > $1.created }).prefix(from - to) {
                 pod.terminatingAt = t
+                if pod.servingFrom != nil {
+                    pod.servingUntil = perPodCPU
+                    servingCount -= 1
+                }
+                leaving.append(pod)
                 podLine(pod, "terminating", at: t + 0.05)
             }
             specReplicas = to
@@ -49,6 +54,9 @@ extension RunState {
     }
 
     mutating func hpaLine(at t: Double, current: Int, desired: Int, utilization: Int?, decision: ReplicaNormalizer.Decision) {
+        let key = "\(desired) \(current) \(utilization ?? -1) \(decision.limitedReason)"
+        guard key != lastHPAKey else { return }
+        lastHPAKey = key
         let o = line("hpa", at: t)
         o.set("name", .string(config.podPrefix))
         o.set("desired_replicas", .integer(desired))
@@ -63,9 +71,6 @@ extension RunState {
         o.set("scaling_limited", .bool(decision.limited))
         o.set("scaling_limited_reason", .string(decision.limitedReason))
         o.set("last_scale_time", lastScaleTime.map { .real(start + $0) } ?? .null)
-        let key = "\(desired) \(current) \(utilization ?? -1) \(decision.limitedReason)"
-        guard key != lastHPAKey else { return }
-        lastHPAKey = key
         emit(o)
     }
 }

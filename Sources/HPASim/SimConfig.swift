@@ -33,6 +33,8 @@ public struct SimConfig: Sendable {
     /// Replicas when the simulation starts.
     public var initialReplicas = 1
     public var seed: UInt64 = 1
+    /// Write each pod's metrics samples (at thousands of pods, most of the output).
+    public var podMetricsLines = true
     /// The pods' name prefix (pod names are PREFIX-N).
     public var podPrefix = "dev-inference-sim"
 

@@ -34,8 +34,9 @@ public struct Simulator {
         let created: Double
         let readyAt: Double
         var terminatingAt: Double?
-        var cpuSeconds = 0.0
-        var queue = 0.0
+        /// The per-pod CPU total when it began and stopped serving (see RunState).
+        var servingFrom: Double?
+        var servingUntil: Double?
         var lastScrape: (at: Double, cpuSeconds: Double)?
         var sample: (at: Double, millis: Int)?
         init(name: String, created: Double, readyAt: Double) {

@@ -47,6 +47,7 @@ struct HPASimCommand: AsyncParsableCommand {
     @Option(name: .customLong("sync-phase"), help: ArgumentHelp("Seconds into each 15 s period at which the HPA syncs.", valueName: "s")) var syncPhase = 7.5
     @Option(help: ArgumentHelp("Seed for the pods' start-up times.", valueName: "n")) var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Unix time the load starts at, for the lines' ts (default 2026-01-01T00:00:00Z; --replay: the records').", valueName: "seconds")) var start: Double = 1_767_225_600
+    @Flag(name: .customLong("pod-metrics"), inversion: .prefixedNo, help: "Write each pod's CPU samples (pod_metrics lines; at thousands of pods they are most of the output).") var podMetrics = true
     @Option(help: ArgumentHelp("Print the agreement with this recorded HPA timeline (lines with ts and desired_replicas, e.g. kube-watch's) instead of the lines.", valueName: "file")) var compare: String?
 
     func validate() throws {
@@ -83,9 +84,12 @@ struct HPASimCommand: AsyncParsableCommand {
         var sim = simulator(phase: syncPhase)
         let out = LineWriter(fd: 1)
         sim.run { line in
-            var bytes = line.serialized(realPrecision: 16)
-            bytes.append(0x0A)
-            out.append(bytes)
+            out.withBuffer { buffer in
+                buffer.append(contentsOf: line.serialized(realPrecision: 16))
+                buffer.append(0x0A)
+            }
+            // Written as it goes: a day at scale is millions of lines.
+            if out.withBuffer({ $0.count }) >= 1 << 16 { _ = out.flush() }
         }
         out.flush()
         if let failure = out.failure {
@@ -106,6 +110,7 @@ struct HPASimCommand: AsyncParsableCommand {
                         scaleDown: ScalingRules(stabilizationSeconds: scaleDownWindow.seconds, policies: ScalingRules.defaultScaleDown.policies))
         c.initialReplicas = min
         c.seed = seed
+        c.podMetricsLines = podMetrics
         return c
     }
 
