@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Autoscaler
 import JSON
 import Platform
@@ -21,6 +24,8 @@ struct RunState {
     /// CPU seconds one serving pod has used since t = 0, and its queue.
     var perPodCPU = 0.0
     var queue = 0.0
+    /// The second's estimated p99 latency (s; infinity with no pod serving).
+    var p99 = 0.0
     var specReplicas = 0
     var nextPodNumber = 0
     var random: SplitMix64
@@ -105,7 +110,10 @@ struct RunState {
     /// renewed every 2 s): each serves what its CPU allows, queues up to `maxQueue`, and
     /// sheds the rest. Returns offered, served and shed.
     mutating func traffic(at t: Double, rate: Double) -> (Double, Double, Double) {
-        guard servingCount > 0 else { return (rate, 0, rate) }
+        guard servingCount > 0 else {
+            p99 = .infinity
+            return (rate, 0, rate)
+        }
         let n = Double(servingCount)
         let each = rate / n
         let limit = config.cpuLimit * config.throttledShare
@@ -120,6 +128,8 @@ struct RunState {
             queue = Double(config.maxQueue)
         }
         perPodCPU += done * config.cpuPerRequest
+        p99 = Self.p99(each: each, queue: queue, cost: config.cpuPerRequest, sigma: config.costSigma,
+                       capacity: limit * share / config.cpuPerRequest, maxQueue: config.maxQueue)
         return (rate, done * n, shed)
     }
 
@@ -149,5 +159,20 @@ struct RunState {
             }
             pod.lastScrape = (t, cpu)
         }
+    }
+
+    /// A pod's p99 latency (s) at `each` req/s: a request's own CPU time at its p99 (the
+    /// lognormal jitter's), plus waiting. One worker drains `capacity` req/s (its CPU
+    /// limit's worth); below saturation the wait is a single-server queue's with nearly
+    /// constant service (Kingman: ρ/(1−ρ) · (1 + σ²)/2 mean service times, its p99 about
+    /// ln(100) means); saturated, the queue ahead; never more than a full queue's.
+    static func p99(each: Double, queue: Double, cost: Double, sigma: Double, capacity: Double, maxQueue: Int) -> Double {
+        let own = cost * exp(2.326 * sigma)
+        let full = own + Double(maxQueue) / capacity
+        if queue >= 1 { return min(own + queue / capacity, full) }
+        let load = each / capacity
+        guard load < 1 else { return full }
+        let wait = load / (1 - load) * (1 + sigma * sigma) / 2 / capacity
+        return min(own + wait * 4.605, full)
     }
 }

@@ -6,6 +6,8 @@ import Autoscaler
 public struct SimConfig: Sendable {
     /// CPU seconds per request (work-ms × tokens, times the jitter's mean).
     public var cpuPerRequest = 0.0204
+    /// The lognormal sigma of each request's cost (INFER_JITTER), for latency.
+    public var costSigma = 0.2
     /// Per pod: the CPU request (the HPA's denominator) and limit (its ceiling), in cores.
     public var cpuRequest = 0.2
     public var cpuLimit = 0.5

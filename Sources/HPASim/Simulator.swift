@@ -21,6 +21,12 @@ public struct Simulator {
     public private(set) var decisions: [(ts: Double, desired: Int)] = []
     /// Requests offered, served and shed (503), in all.
     public private(set) var offered = 0.0, served = 0.0, shed = 0.0
+    /// Pods × seconds (what the run costs), the most pods at once, and each second's
+    /// offered rate and estimated p99 (s).
+    public private(set) var replicaSeconds = 0.0
+    public private(set) var peakReplicas = 0
+    public private(set) var rates: [Double] = []
+    public private(set) var p99s: [Double] = []
 
     public init(config: SimConfig, start: Double, seconds: Int, rate: @escaping (Double) -> Double) {
         self.config = config
@@ -58,6 +64,10 @@ public struct Simulator {
             offered += o
             served += s
             shed += d
+            rates.append(o)
+            p99s.append(state.p99)
+            replicaSeconds += Double(state.pods.count)
+            peakReplicas = max(peakReplicas, state.pods.count)
             let scrapePhase = syncPhase - config.metricsLag
             if Self.due(t, phase: scrapePhase, period: config.metricsResolution) { state.scrape(at: t) }
             if Self.due(t, phase: syncPhase, period: config.syncPeriod) {

@@ -48,6 +48,9 @@ struct HPASimCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seed for the pods' start-up times.", valueName: "n")) var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Unix time the load starts at, for the lines' ts (default 2026-01-01T00:00:00Z; --replay: the records').", valueName: "seconds")) var start: Double = 1_767_225_600
     @Flag(name: .customLong("pod-metrics"), inversion: .prefixedNo, help: "Write each pod's CPU samples (pod_metrics lines; at thousands of pods they are most of the output).") var podMetrics = true
+    @Option(help: ArgumentHelp("Run the load over a grid of one setting and print a row per value: NAME=FROM:TO:STEP, NAME one of target, stabilization (the scale-down window, s), max, max-queue.", valueName: "grid")) var sweep: SweepOption?
+    @Option(name: .customLong("slo-ms"), help: ArgumentHelp("The p99 a sweep counts seconds above.", valueName: "ms")) var sloMs: Double = 200
+    @Option(help: ArgumentHelp("Sweep output: text, json, csv or markdown.", valueName: "format")) var format = "text"
     @Option(help: ArgumentHelp("Print the agreement with this recorded HPA timeline (lines with ts and desired_replicas, e.g. kube-watch's) instead of the lines.", valueName: "file")) var compare: String?
 
     func validate() throws {
@@ -55,6 +58,8 @@ struct HPASimCommand: AsyncParsableCommand {
             throw ValidationError("rates and sizes must be positive, and --min ≤ --max")
         }
         if let nodeCPU, nodeCPU <= 0 { throw ValidationError("--node-cpu \(nodeCPU): expected cores above 0") }
+        guard ["text", "json", "csv", "markdown"].contains(format) else { throw ValidationError("--format \(format): expected text, json, csv or markdown") }
+        guard sloMs > 0 else { throw ValidationError("--slo-ms \(sloMs): expected ms above 0") }
     }
 
     func run() async throws {
@@ -62,10 +67,14 @@ struct HPASimCommand: AsyncParsableCommand {
         let (start, length, rate) = try load()
 
         let config = config()
-        func simulator(phase: Double) -> Simulator {
+        func simulator(phase: Double, config: SimConfig = config) -> Simulator {
             var sim = Simulator(config: config, start: start - 60, seconds: 60 + Int(length + tail.seconds), rate: { t in t < 60 ? 0 : rate(t - 60) })
             sim.syncPhase = phase
             return sim
+        }
+        if let sweep {
+            print(self.sweep(sweep, base: config) { simulator(phase: syncPhase, config: $0) }, terminator: "")
+            return
         }
         if let compare {
             let observed = try Self.timeline(compare)
@@ -102,6 +111,7 @@ struct HPASimCommand: AsyncParsableCommand {
         var c = SimConfig()
         // The mean of a lognormal cost with sigma s is exp(s²/2) times its median.
         c.cpuPerRequest = workMs * tokens / 1000 * exp(jitter * jitter / 2)
+        c.costSigma = jitter
         c.cpuRequest = cpuRequest
         c.cpuLimit = cpuLimit
         c.maxQueue = maxQueue

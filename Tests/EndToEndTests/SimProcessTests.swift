@@ -51,8 +51,27 @@ import Testing
         #expect(result.stderr.hasPrefix("hpa-sim: ") && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 
+    /// A sweep of the target: a higher target costs fewer replica-seconds and misses the
+    /// SLO no less; each format carries the same rows.
+    @Test func sweepOfTheTarget() throws {
+        let args = ["--steps", "5:120s,40:300s,5:300s", "--sweep", "target=40:90:50"]
+        let json = try Tools.run("hpa-sim", args + ["--format", "json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let rows = try json.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        try #require(rows.count == 2, "\(json.stdout)")
+        func n(_ row: [String: Any], _ key: String) -> Double { (row[key] as? NSNumber)?.doubleValue ?? .nan }
+        #expect(n(rows[0], "target") == 40 && n(rows[1], "target") == 90)
+        #expect(n(rows[0], "replica_seconds") > n(rows[1], "replica_seconds"), "\(rows)")
+        #expect(n(rows[0], "slo_miss_seconds") <= n(rows[1], "slo_miss_seconds"), "\(rows)")
+        #expect(n(rows[0], "peak_replicas") > n(rows[1], "peak_replicas"), "\(rows)")
+        let csv = try Tools.run("hpa-sim", args + ["--format", "csv"]).stdout.split(separator: "\n")
+        #expect(csv.first == "target,replica_seconds,slo_miss_seconds,shed,peak_replicas,recovery_s" && csv.count == 3, "\(csv)")
+        let bad = try Tools.run("hpa-sim", ["--sweep", "colour=1:2:1"])
+        #expect(bad.status == 2)
+    }
+
     @Test func manPageCoversHelp() throws {
         let man = try Tools.checkManPageCoversHelp("hpa-sim")
-        for section in ["THE MODEL", "EXIT STATUS", "EXAMPLES"] { #expect(man.contains(".Sh \(section)")) }
+        for section in ["THE MODEL", "SWEEPS", "EXIT STATUS", "EXAMPLES"] { #expect(man.contains(".Sh \(section)")) }
     }
 }
