@@ -33,17 +33,18 @@ struct HPASimCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Rate steps QPS:DURATION,... as infer-load's (replaces --qps and --seconds).", valueName: "steps")) var steps: String?
     @Option(help: ArgumentHelp("Replay the offered load of these request records instead.", valueName: "file")) var replay: String?
     @Option(help: ArgumentHelp("Simulate this long after the load ends, for the scale-down.", valueName: "duration")) var tail = DurationOption(argument: "120s")!
-    @Option(name: .customLong("work-ms"), help: ArgumentHelp("CPU ms per token (INFER_WORK_MS).", valueName: "ms")) var workMs: Double = 20
-    @Option(help: ArgumentHelp("Tokens per request (INFER_TOKENS).", valueName: "n")) var tokens: Double = 1
-    @Option(help: ArgumentHelp("Lognormal sigma of the per-request cost (INFER_JITTER).", valueName: "sigma")) var jitter: Double = 0.2
-    @Option(name: .customLong("cpu-request"), help: ArgumentHelp("Per pod CPU request, cores.", valueName: "cores")) var cpuRequest: Double = 0.2
-    @Option(name: .customLong("cpu-limit"), help: ArgumentHelp("Per pod CPU limit, cores.", valueName: "cores")) var cpuLimit: Double = 0.5
-    @Option(name: .customLong("max-queue"), help: ArgumentHelp("Requests a pod queues before 503 (INFER_MAX_QUEUE).", valueName: "n")) var maxQueue = 16
+    @Option(help: ArgumentHelp("Rendered manifests (kubectl kustomize …; '-' is standard input): the HPA, the container's CPU, the ConfigMap's settings. Flags given win.", valueName: "file")) var manifests: String?
+    @Option(name: .customLong("work-ms"), help: ArgumentHelp("CPU ms per token (INFER_WORK_MS; else 20).", valueName: "ms")) var workMs: Double?
+    @Option(help: ArgumentHelp("Tokens per request (INFER_TOKENS; else 1).", valueName: "n")) var tokens: Double?
+    @Option(help: ArgumentHelp("Lognormal sigma of the per-request cost (INFER_JITTER; else 0.2).", valueName: "sigma")) var jitter: Double?
+    @Option(name: .customLong("cpu-request"), help: ArgumentHelp("Per pod CPU request, cores (else 0.2).", valueName: "cores")) var cpuRequest: Double?
+    @Option(name: .customLong("cpu-limit"), help: ArgumentHelp("Per pod CPU limit, cores (else 0.5).", valueName: "cores")) var cpuLimit: Double?
+    @Option(name: .customLong("max-queue"), help: ArgumentHelp("Requests a pod queues before 503 (INFER_MAX_QUEUE; else 16).", valueName: "n")) var maxQueue: Int?
     @Option(name: .customLong("node-cpu"), help: ArgumentHelp("Cores all pods share (a node's); default unlimited.", valueName: "cores")) var nodeCPU: Double?
-    @Option(help: ArgumentHelp("HPA minReplicas.", valueName: "n")) var min = 1
-    @Option(help: ArgumentHelp("HPA maxReplicas.", valueName: "n")) var max = 10
-    @Option(help: ArgumentHelp("HPA CPU target, % of request.", valueName: "pct")) var target = 60
-    @Option(name: .customLong("scale-down-window"), help: ArgumentHelp("Scale-down stabilization window (the overlay's 30s).", valueName: "duration")) var scaleDownWindow = DurationOption(argument: "30s")!
+    @Option(help: ArgumentHelp("HPA minReplicas (else 1).", valueName: "n")) var min: Int?
+    @Option(help: ArgumentHelp("HPA maxReplicas (else 10).", valueName: "n")) var max: Int?
+    @Option(help: ArgumentHelp("HPA CPU target, % of request (else 60).", valueName: "pct")) var target: Int?
+    @Option(name: .customLong("scale-down-window"), help: ArgumentHelp("Scale-down stabilization window (else the overlay's 30s).", valueName: "duration")) var scaleDownWindow: DurationOption?
     @Option(name: .customLong("sync-phase"), help: ArgumentHelp("Seconds into each 15 s period at which the HPA syncs.", valueName: "s")) var syncPhase = 7.5
     @Option(help: ArgumentHelp("Seed for the pods' start-up times.", valueName: "n")) var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Unix time the load starts at, for the lines' ts (default 2026-01-01T00:00:00Z; --replay: the records').", valueName: "seconds")) var start: Double = 1_767_225_600
@@ -54,7 +55,8 @@ struct HPASimCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Print the agreement with this recorded HPA timeline (lines with ts and desired_replicas, e.g. kube-watch's) instead of the lines.", valueName: "file")) var compare: String?
 
     func validate() throws {
-        guard qps >= 0, workMs > 0, tokens > 0, cpuRequest > 0, cpuLimit > 0, min >= 1, max >= min, target > 0 else {
+        let positives: [Double?] = [qps, workMs, tokens, cpuRequest, cpuLimit, min.map(Double.init), max.map(Double.init), target.map(Double.init)]
+        guard positives.allSatisfy({ ($0 ?? 1) > 0 }), (min ?? 1) <= (max ?? Int.max) else {
             throw ValidationError("rates and sizes must be positive, and --min ≤ --max")
         }
         if let nodeCPU, nodeCPU <= 0 { throw ValidationError("--node-cpu \(nodeCPU): expected cores above 0") }
@@ -66,7 +68,7 @@ struct HPASimCommand: AsyncParsableCommand {
         LineWriter.ignoreSIGPIPE()
         let (start, length, rate) = try load()
 
-        let config = config()
+        let config = try config()
         func simulator(phase: Double, config: SimConfig = config) -> Simulator {
             var sim = Simulator(config: config, start: start - 60, seconds: 60 + Int(length + tail.seconds), rate: { t in t < 60 ? 0 : rate(t - 60) })
             sim.syncPhase = phase
@@ -107,21 +109,53 @@ struct HPASimCommand: AsyncParsableCommand {
         }
     }
 
-    func config() -> SimConfig {
+    func config() throws -> SimConfig {
+        var manifest: Manifests?
+        if let manifests {
+            let text = manifests == "-" ? Self.readAll(0) : SmallFile.read(manifests).map { String(decoding: $0, as: UTF8.self) }
+            guard let text else {
+                writeStderr("hpa-sim: --manifests \(manifests): cannot read it\n")
+                throw ExitCode(ExitStatus.usage)
+            }
+            do { manifest = try Manifests(yaml: text) } catch {
+                writeStderr("hpa-sim: --manifests \(manifests): \(error.description)\n")
+                throw ExitCode(ExitStatus.usage)
+            }
+        }
+        let env = manifest?.settings ?? [:]
+        func setting(_ flag: Double?, _ key: String, _ fallback: Double) -> Double { flag ?? env[key].flatMap { Double($0) } ?? fallback }
         var c = SimConfig()
+        let sigma = setting(jitter, "INFER_JITTER", 0.2)
         // The mean of a lognormal cost with sigma s is exp(s²/2) times its median.
-        c.cpuPerRequest = workMs * tokens / 1000 * exp(jitter * jitter / 2)
-        c.costSigma = jitter
-        c.cpuRequest = cpuRequest
-        c.cpuLimit = cpuLimit
-        c.maxQueue = maxQueue
+        c.cpuPerRequest = setting(workMs, "INFER_WORK_MS", 20) * setting(tokens, "INFER_TOKENS", 1) / 1000 * exp(sigma * sigma / 2)
+        c.costSigma = sigma
+        c.cpuRequest = cpuRequest ?? manifest?.cpuRequest ?? 0.2
+        c.cpuLimit = cpuLimit ?? manifest?.cpuLimit ?? 0.5
+        c.maxQueue = maxQueue ?? env["INFER_MAX_QUEUE"].flatMap { Int($0) } ?? 16
         c.nodeCPU = nodeCPU
-        c.hpa = HPASpec(minReplicas: min, maxReplicas: max, targetUtilization: target,
-                        scaleDown: ScalingRules(stabilizationSeconds: scaleDownWindow.seconds, policies: ScalingRules.defaultScaleDown.policies))
-        c.initialReplicas = min
+        var hpa = manifest?.hpa ?? c.hpa
+        if let min { hpa.minReplicas = min }
+        if let max { hpa.maxReplicas = max }
+        if let target { hpa.targetUtilization = target }
+        if let scaleDownWindow {
+            hpa.scaleDown = ScalingRules(stabilizationSeconds: scaleDownWindow.seconds, policies: (hpa.scaleDown ?? .defaultScaleDown).policies)
+        }
+        c.hpa = hpa
+        c.initialReplicas = hpa.minReplicas
         c.seed = seed
         c.podMetricsLines = podMetrics
         return c
+    }
+
+    static func readAll(_ fd: Int32) -> String? {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 { return nil }
+            if n == 0 { return String(decoding: bytes, as: UTF8.self) }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
     }
 
     /// The load: its start (Unix s), length (s) and rate at t s from its start.

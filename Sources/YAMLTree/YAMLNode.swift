@@ -45,25 +45,38 @@ public enum YAMLNode: Sendable, Equatable {
 
     /// The first document of `text`; nil when the text holds none.
     public static func parse(_ text: String) throws(YAMLError) -> YAMLNode? {
+        try documents(text, limit: 1).first
+    }
+
+    /// Every document of a multi-document stream (`---` between them), e.g. what
+    /// `kubectl kustomize` prints.
+    public static func parseAll(_ text: String) throws(YAMLError) -> [YAMLNode] {
+        try documents(text, limit: Int.max)
+    }
+
+    private static func documents(_ text: String, limit: Int) throws(YAMLError) -> [YAMLNode] {
         var bytes = Array(text.utf8)
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) != 0 else { throw YAMLError(message: "out of memory", line: 0, column: 0) }
         defer { yaml_parser_delete(&parser) }
-        var document = yaml_document_t()
-        let loaded = bytes.withUnsafeMutableBufferPointer { buffer in
-            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
-            return yaml_parser_load(&parser, &document)
-        }
-        guard loaded != 0 else {
-            let problem = parser.problem.map { String(cString: $0) } ?? "unreadable YAML"
-            let context = parser.context.map { String(cString: $0) + ": " } ?? ""
-            throw YAMLError(message: context + problem, line: Int(parser.problem_mark.line) + 1,
-                            column: Int(parser.problem_mark.column) + 1)
-        }
-        defer { yaml_document_delete(&document) }
-        guard let root = yaml_document_get_root_node(&document) else { return nil }
         var budget = Self.nodeBudget
-        return try convert(root, in: &document, depth: 0, budget: &budget)
+        var out: [YAMLNode] = []
+        try bytes.withUnsafeMutableBufferPointer { (buffer) throws(YAMLError) in
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            while out.count < limit {
+                var document = yaml_document_t()
+                guard yaml_parser_load(&parser, &document) != 0 else {
+                    let problem = parser.problem.map { String(cString: $0) } ?? "unreadable YAML"
+                    let context = parser.context.map { String(cString: $0) + ": " } ?? ""
+                    throw YAMLError(message: context + problem, line: Int(parser.problem_mark.line) + 1,
+                                    column: Int(parser.problem_mark.column) + 1)
+                }
+                defer { yaml_document_delete(&document) }
+                guard let root = yaml_document_get_root_node(&document) else { return }  // the end of the stream
+                out.append(try convert(root, in: &document, depth: 0, budget: &budget))
+            }
+        }
+        return out
     }
 
     /// Aliases can make a small text expand without bound ("billion laughs") or refer to

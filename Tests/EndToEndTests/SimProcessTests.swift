@@ -70,6 +70,23 @@ import Testing
         #expect(bad.status == 2)
     }
 
+    /// --manifests reads the HPA, the container's CPU and the ConfigMap: the recorded
+    /// overlay gives what the defaults (the overlay's) give; a changed HPA changes it.
+    @Test func manifestsSetTheModel() throws {
+        let manifests = Self.fixtures + "manifests-dev-overlay.yaml"
+        let fromManifests = try Tools.run("hpa-sim", ["--manifests", manifests, "--steps", "30:180s,1:60s"])
+        let fromDefaults = try Tools.run("hpa-sim", ["--steps", "30:180s,1:60s"])
+        #expect(fromManifests.status == 0, "\(fromManifests.stderr)")
+        #expect(fromManifests.stdout == fromDefaults.stdout)
+        let text = try String(contentsOfFile: manifests, encoding: .utf8)
+        let capped = text.replacingOccurrences(of: "maxReplicas: 10", with: "maxReplicas: 3")
+        #expect(capped != text)
+        let result = try Tools.run("hpa-sim", ["--manifests", "-", "--steps", "30:180s,1:60s"], stdin: Data(capped.utf8))
+        #expect(result.stdout.contains(#""max_replicas":3"#) && !result.stdout.contains(#""new_size":4"#), "\(result.stdout.prefix(400))")
+        let broken = try Tools.run("hpa-sim", ["--manifests", "-"], stdin: Data("kind: [".utf8))
+        #expect(broken.status == 2 && broken.stderr.hasPrefix("hpa-sim: --manifests -: "), "\(broken.stderr)")
+    }
+
     @Test func manPageCoversHelp() throws {
         let man = try Tools.checkManPageCoversHelp("hpa-sim")
         for section in ["THE MODEL", "SWEEPS", "EXIT STATUS", "EXAMPLES"] { #expect(man.contains(".Sh \(section)")) }
