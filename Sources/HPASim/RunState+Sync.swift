@@ -34,7 +34,7 @@ extension RunState {
                 pod.terminatingAt = t
                 if pod.servingFrom != nil {
                     pod.servingUntil = perPodCPU
-                    servingCount -= 1
+                    changeServing(by: -1)
                 }
                 leaving.append(pod)
                 podLine(pod, "terminating", at: t + 0.05)

@@ -24,8 +24,8 @@ struct RunState {
     /// CPU seconds one serving pod has used since t = 0, and its queue.
     var perPodCPU = 0.0
     var queue = 0.0
-    /// The second's estimated p99 latency (s; infinity with no pod serving).
-    var p99 = 0.0
+    /// The second's estimated latency quantiles (s; infinity with no pod serving).
+    var p50 = 0.0, p90 = 0.0, p99 = 0.0
     var specReplicas = 0
     var nextPodNumber = 0
     var random: SplitMix64
@@ -67,7 +67,7 @@ struct RunState {
         podLine(pod, "created", at: max(t, 0), initial: initial)
         if initial {
             pod.servingFrom = perPodCPU
-            servingCount += 1
+            changeServing(by: 1)
             podLine(pod, "ready", at: 0, initial: true)
         } else {
             starting.append(pod)  // created in time order, Ready within a bounded delay
@@ -82,7 +82,7 @@ struct RunState {
             starting.removeFirst()
             guard pod.terminatingAt == nil else { continue }
             pod.servingFrom = perPodCPU
-            servingCount += 1
+            changeServing(by: 1)
             podLine(pod, "ready", at: pod.readyAt)
             changed = true
         }
@@ -111,7 +111,7 @@ struct RunState {
     /// sheds the rest. Returns offered, served and shed.
     mutating func traffic(at t: Double, rate: Double) -> (Double, Double, Double) {
         guard servingCount > 0 else {
-            p99 = .infinity
+            (p50, p90, p99) = (.infinity, .infinity, .infinity)
             return (rate, 0, rate)
         }
         let n = Double(servingCount)
@@ -128,9 +128,20 @@ struct RunState {
             queue = Double(config.maxQueue)
         }
         perPodCPU += done * config.cpuPerRequest
-        p99 = Self.p99(each: each, queue: queue, cost: config.cpuPerRequest, sigma: config.costSigma,
-                       capacity: limit * share / config.cpuPerRequest, maxQueue: config.maxQueue)
+        let capacity = limit * share / config.cpuPerRequest, waiting = queue, c = config
+        func at(_ q: Double) -> Double {
+            Self.latency(q, each: each, queue: waiting, cost: c.cpuPerRequest, sigma: c.costSigma, capacity: capacity, maxQueue: c.maxQueue)
+        }
+        (p50, p90, p99) = (at(0.5), at(0.9), at(0.99))
         return (rate, done * n, shed)
+    }
+
+    /// A pod joins or leaves the Service: the requests queued stay queued, spread over
+    /// the pods that serve now (so none are made or lost).
+    mutating func changeServing(by change: Int) {
+        let old = servingCount
+        servingCount += change
+        if old > 0 && servingCount > 0 { queue *= Double(old) / Double(servingCount) }
     }
 
     /// A pod's CPU seconds so far: its share of the load while it served, plus idle use.
@@ -161,18 +172,20 @@ struct RunState {
         }
     }
 
-    /// A pod's p99 latency (s) at `each` req/s: a request's own CPU time at its p99 (the
-    /// lognormal jitter's), plus waiting. One worker drains `capacity` req/s (its CPU
-    /// limit's worth); below saturation the wait is a single-server queue's with nearly
-    /// constant service (Kingman: ρ/(1−ρ) · (1 + σ²)/2 mean service times, its p99 about
-    /// ln(100) means); saturated, the queue ahead; never more than a full queue's.
-    static func p99(each: Double, queue: Double, cost: Double, sigma: Double, capacity: Double, maxQueue: Int) -> Double {
-        let own = cost * exp(2.326 * sigma)
+    /// A pod's latency (s) at quantile `q` (0.5, 0.9, 0.99) at `each` req/s: a
+    /// request's own CPU time at that quantile of the lognormal jitter, plus waiting. One
+    /// worker drains `capacity` req/s (its CPU limit's worth); below saturation the wait
+    /// is a single-server queue's with nearly constant service (Kingman: ρ/(1−ρ) ·
+    /// (1 + σ²)/2 mean service times, its tail exponential); saturated, the queue ahead;
+    /// never more than a full queue's.
+    static func latency(_ q: Double, each: Double, queue: Double, cost: Double, sigma: Double, capacity: Double, maxQueue: Int) -> Double {
+        let z = q >= 0.99 ? 2.326 : (q >= 0.9 ? 1.282 : 0)
+        let own = cost / exp(sigma * sigma / 2) * exp(z * sigma)
         let full = own + Double(maxQueue) / capacity
         if queue >= 1 { return min(own + queue / capacity, full) }
         let load = each / capacity
         guard load < 1 else { return full }
         let wait = load / (1 - load) * (1 + sigma * sigma) / 2 / capacity
-        return min(own + wait * 4.605, full)
+        return min(own + wait * log(1 / (1 - q)), full)
     }
 }

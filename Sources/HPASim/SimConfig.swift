@@ -35,6 +35,8 @@ public struct SimConfig: Sendable {
     /// Replicas when the simulation starts.
     public var initialReplicas = 1
     public var seed: UInt64 = 1
+    /// Write each second's predicted requests (`requests` lines) for infer-stats.
+    public var requestLines = true
     /// Write each pod's metrics samples (at thousands of pods, most of the output).
     public var podMetricsLines = true
     /// The pods' name prefix (pod names are PREFIX-N).

@@ -66,6 +66,7 @@ public struct Simulator {
             shed += d
             rates.append(o)
             p99s.append(state.p99)
+            if config.requestLines, t >= 0 { requestsLine(state: &state, at: t, served: s, shed: d) }
             replicaSeconds += Double(state.pods.count)
             peakReplicas = max(peakReplicas, state.pods.count)
             let scrapePhase = syncPhase - config.metricsLag
@@ -75,6 +76,27 @@ public struct Simulator {
                 decisions.append((start + t, desired))
             }
         }
+    }
+
+    /// Whole requests carried over from earlier seconds' fractions, so totals stay exact.
+    private var okCarry = 0.0, shedCarry = 0.0
+
+    /// The second's requests as infer-stats reads a prediction (infer-records(5)).
+    private mutating func requestsLine(state: inout RunState, at t: Double, served: Double, shed: Double) {
+        okCarry += served
+        shedCarry += shed
+        let ok = Int(okCarry.rounded(.down)), dropped = Int(shedCarry.rounded(.down))
+        okCarry -= Double(ok)
+        shedCarry -= Double(dropped)
+        guard ok + dropped > 0 else { return }
+        let o = state.line("requests", at: t)
+        o.set("seconds", .real(1))
+        o.set("ok", .integer(ok))
+        o.set("shed", .integer(dropped))
+        for (key, value) in [("p50_ms", state.p50), ("p90_ms", state.p90), ("p99_ms", state.p99)] {
+            o.set(key, value.isFinite ? .real((value * 1e6).rounded() / 1e3) : .null)
+        }
+        state.emit(o)
     }
 
     /// True when a periodic event with this phase falls in [t, t + 1).

@@ -62,8 +62,10 @@ struct SweepRow {
 
 extension HPASimCommand {
     func sweep(_ option: SweepOption, base: SimConfig, makeSim: (SimConfig) -> Simulator) -> String {
+        var quiet = base
+        quiet.podMetricsLines = false  // a sweep reads the totals, not the lines
         let rows = option.values.map { value -> SweepRow in
-            var sim = makeSim(option.apply(value, to: base))
+            var sim = makeSim(option.apply(value, to: quiet))
             sim.run { _ in }
             return SweepRow(value: value, sim: sim, lead: 60, sloSeconds: sloMs / 1000)
         }
@@ -92,7 +94,8 @@ extension HPASimCommand {
             return "| " + header.joined(separator: " | ") + " |\n|" + header.map { _ in "---:" }.joined(separator: "|") + "|\n"
                 + rows.map { "| " + cells($0).joined(separator: " | ") + " |\n" }.joined()
         default:
-            let width = header.map { $0.count + 2 }
+            let table = [header] + rows.map(cells)
+            let width = header.indices.map { i in table.map { $0[i].count }.max()! + 2 }
             func row(_ c: [String]) -> String {
                 zip(c, width).map { String(repeating: " ", count: Swift.max(0, $1 - $0.count)) + $0 }.joined() + "\n"
             }

@@ -20,6 +20,14 @@ public struct ScalingLine: Sendable {
     public var event: String?
     public var reason: String?
     public var initial = false
+    /// A prediction's requests (hpa-sim's `requests` lines): over `seconds`, how many
+    /// answered and shed, and latency quantiles (ms).
+    public var seconds: Double?
+    public var ok: Int?
+    public var shed: Int?
+    public var p50: Double?
+    public var p90: Double?
+    public var p99: Double?
 
     init() {}
 
@@ -46,6 +54,12 @@ public struct ScalingLine: Sendable {
         event = string("event")
         reason = string("reason")
         initial = object["initial"] == .bool(true)
+        seconds = object["seconds"].number
+        ok = int("ok")
+        shed = int("shed")
+        p50 = object["p50_ms"].number
+        p90 = object["p90_ms"].number
+        p99 = object["p99_ms"].number
     }
 
     /// A flat line read in place; nil when the scanner is unsure (then use jansson).
@@ -57,12 +71,13 @@ public struct ScalingLine: Sendable {
         guard read, sawTs, sawType else { return nil }
     }
 
-    enum Key { case ts, type, desired, current, ready, cpu, target, newSize, pod, event, reason, initial, other }
+    enum Key { case ts, type, desired, current, ready, cpu, target, newSize, pod, event, reason, initial, seconds, ok, shed, p50, p90, p99, other }
 
     static let keys: [(StaticString, Key)] = [
         ("ts", .ts), ("type", .type), ("desired_replicas", .desired), ("current_replicas", .current), ("ready", .ready),
         ("current_utilization_pct", .cpu), ("target_utilization_pct", .target), ("new_size", .newSize), ("pod", .pod),
-        ("event", .event), ("reason", .reason), ("initial", .initial),
+        ("event", .event), ("reason", .reason), ("initial", .initial), ("seconds", .seconds), ("ok", .ok), ("shed", .shed),
+        ("p50_ms", .p50), ("p90_ms", .p90), ("p99_ms", .p99),
     ]
 
     static func key(_ p: UnsafePointer<UInt8>, _ n: Int) -> Key {
@@ -94,6 +109,12 @@ public struct ScalingLine: Sendable {
         case (.cpu, _): guard let v = integer() else { return false }; cpuPercent = v
         case (.target, _): guard let v = integer() else { return false }; cpuTarget = v
         case (.newSize, _): guard let v = integer() else { return false }; newSize = v
+        case (.ok, _): guard let v = integer() else { return false }; ok = v
+        case (.shed, _): guard let v = integer() else { return false }; shed = v
+        case (.seconds, .number(let v, _)): seconds = v
+        case (.p50, .number(let v, _)): p50 = v
+        case (.p90, .number(let v, _)): p90 = v
+        case (.p99, .number(let v, _)): p99 = v
         case (.other, _), (.pod, .null), (.event, .null), (.reason, .null), (.initial, .null): break
         default: return false
         }

@@ -25,6 +25,26 @@ public struct Aggregate: Sendable {
         service = LatencyStats(significantDigits: significantDigits)
     }
 
+    /// Adds a prediction's requests over a span (hpa-sim's `requests` lines): `ok`
+    /// answered 200 at the latencies `quantiles` give (half at p50, 40 % at p90, 9 % at
+    /// p99 less a little, 1 % at p99), `shed` answered 503 at once.
+    public mutating func addPredicted(ts: Double, end: Double, ok: Int, shed: Int, p50: Double, p90: Double, p99: Double) {
+        guard ok + shed > 0 else { return }
+        requests += ok + shed
+        successes += ok
+        if ts < firstTs { firstTs = ts }
+        if end > lastTs { lastTs = end }
+        statusCounts[200] += ok
+        statusCounts[503] += shed
+        let p90Share = ok * 4 / 10, p99Share = ok / 100
+        let p50Share = ok - p90Share - p99Share - ok * 9 / 100
+        latency.record(p50, count: p50Share)
+        latency.record(p90, count: p90Share)
+        latency.record(max(p90, p99 * 0.97), count: ok * 9 / 100)
+        latency.record(p99, count: p99Share)
+        latency.record(1, count: shed)
+    }
+
     /// Adds only what the scaling timeline reads of a window (count, span, successes,
     /// latency): windows nobody prints need no more.
     @inline(__always)

@@ -36,6 +36,21 @@ public struct LatencyStats: Sendable {
         _ = histogram.record(micros)
     }
 
+    /// `n` requests at `ms` each (a prediction's share of a quantile), in one step.
+    public mutating func record(_ ms: Double, count n: Int) {
+        guard n > 0 else { return }
+        if ms < minMs { minMs = ms }
+        if ms > maxMs { maxMs = ms }
+        // Welford for n equal values: the mean moves by n/total of the gap.
+        let total = count + n
+        let delta = ms - mean
+        mean += delta * Double(n) / Double(total)
+        m2 += delta * delta * Double(count) * Double(n) / Double(total)
+        count = total
+        let micros = UInt64(min(max(ms, 0) * 1000 + 0.5, Double(LatencyStats.highestMicros)))
+        _ = histogram.record(micros, count: UInt64(n))
+    }
+
     public var meanMs: Double { count > 0 ? mean : 0 }
 
     /// Population standard deviation.

@@ -29,10 +29,7 @@ public final class RecordSource {
 
     /// Adds the line held to `engine`; returns the windows it completed.
     public func addRecord(to engine: inout StatsEngine) -> [Windows.Window] {
-        if holdsScaling {
-            engine.addScaling(scaling!)
-            return []
-        }
+        if holdsScaling { return engine.addScaling(scaling!) }
         return engine.add(&decoder)
     }
 

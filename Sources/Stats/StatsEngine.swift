@@ -91,22 +91,29 @@ public struct StatsEngine: Sendable {
         if known.trackLast { podServed[podID].last = t }
     }
 
-    public mutating func addScaling(_ line: ScalingLine) {
+    /// Adds a scaling line; returns the windows a prediction's requests completed.
+    @discardableResult
+    public mutating func addScaling(_ line: ScalingLine) -> [Windows.Window] {
         // The timeline needs windows: 10 s ones when --interval gave none (not printed).
         if windows == nil {
             windows = Windows(interval: 10, lateness: lateness, timelineOnly: true)
         }
         trackServed = true
-        guard scalingTally.add(line) else { return }
+        guard scalingTally.add(line) else { return [] }
+        if line.type == "requests" {
+            addPredicted(line)
+            return windows.map { _ in record(windows!.complete()) } ?? []
+        }
         keepForTimeline(line)
         scaling.apply(line)
         // Only changes are kept: most lines (pods, metrics, events) leave the state as it was.
-        guard scalingHistory.last?.state != scaling else { return }
+        guard scalingHistory.last?.state != scaling else { return [] }
         if let last = scalingHistory.last, last.ts == line.ts {
             scalingHistory[scalingHistory.count - 1].state = scaling
         } else {
             scalingHistory.append((line.ts, scaling))
         }
+        return []
     }
 
     private mutating func keepForTimeline(_ line: ScalingLine) {
@@ -143,6 +150,14 @@ public struct StatsEngine: Sendable {
             served[name] = (podServed[id].first, podServed[id].last)
         }
         return ScalingTimeline(points: timelinePoints, events: rescaleEvents, hpa: hpaHistory, pods: podLogs, served: served)
+    }
+
+    /// A prediction's requests count as requests: in the total and in the windows.
+    private mutating func addPredicted(_ line: ScalingLine) {
+        guard let ok = line.ok, let seconds = line.seconds, let p50 = line.p50, let p90 = line.p90, let p99 = line.p99 else { return }
+        let shed = line.shed ?? 0
+        total.addPredicted(ts: line.ts, end: line.ts + seconds, ok: ok, shed: shed, p50: p50, p90: p90, p99: p99)
+        _ = windows?.addPredicted(ts: line.ts, seconds: seconds, ok: ok, shed: shed, p50: p50, p90: p90, p99: p99)
     }
 
     /// The scaling state as of `ts` (the last line before it), nil before any line.

@@ -58,6 +58,19 @@ public struct Windows: Sendable {
         return true
     }
 
+    /// Adds a prediction's requests (hpa-sim's `requests` line) to the window of `ts`.
+    public mutating func addPredicted(ts: Double, seconds: Double, ok: Int, shed: Int, p50: Double, p90: Double, p99: Double) -> Bool {
+        let index = Int((ts / interval).rounded(.down))
+        if let nextIndex, index < nextIndex {
+            late += 1
+            return false
+        }
+        open[index, default: Aggregate(significantDigits: 2)].addPredicted(ts: ts, end: ts + seconds, ok: ok, shed: shed, p50: p50, p90: p90, p99: p99)
+        if ts > maxTs { maxTs = ts }
+        nextCheck = min(nextCheck, Double(index + 1) * interval + lateness)
+        return true
+    }
+
     /// Windows now complete, in time order.
     public mutating func complete() -> [Window] {
         // Most records complete nothing: skip the scan until the watermark can pass a window end.

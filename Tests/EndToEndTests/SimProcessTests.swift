@@ -21,6 +21,24 @@ import Testing
         #expect(stats.stdout.contains("Scaling timeline") && stats.stdout.contains(" up 1→"), "\(stats.stdout)")
     }
 
+    /// The prediction's requests (`requests` lines) are counted by infer-stats as a real
+    /// run's are, so its windows, total and scaling timeline read the same way.
+    @Test func infersStatsReadsThePredictedRequests() throws {
+        let run = try Tools.run("hpa-sim", ["--steps", "5:120s,40:300s,5:300s", "--start", "1796000000"])
+        let lines = try run.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let requests = lines.filter { $0["type"] as? String == "requests" }
+        let predicted = requests.reduce(0) { $0 + ($1["ok"] as? Int ?? 0) + ($1["shed"] as? Int ?? 0) }
+        #expect(requests.count > 700 && abs(Double(predicted) - (5 * 120 + 40 * 300 + 5 * 300)) <= 2, "\(predicted) requests predicted")
+        let stats = try Tools.run("infer-stats", ["--format", "json"], stdin: Data(run.stdout.utf8))
+        let objects = try stats.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let total = try #require(objects.first { $0["type"] as? String == "total" })
+        #expect(total["requests"] as? Int == predicted)
+        let rescales = objects.filter { $0["type"] as? String == "rescale" }
+        let firstUp = try #require(rescales.first { $0["direction"] as? String == "up" }, "\(stats.stdout.suffix(600))")
+        #expect((firstUp["load_change"] as? NSNumber)?.doubleValue == 1_796_000_120, "the step at +120 s: \(firstUp)")
+        #expect((firstUp["load_from"] as? NSNumber)?.doubleValue == 5)
+    }
+
     @Test func compareAgainstTheRecordedRun() throws {
         // The recorded run's offered load, replayed from its per-second counts as records.
         let offered = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "seed-30qps-offered.json"))) as? [String: Any])
