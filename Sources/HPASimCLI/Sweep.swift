@@ -64,6 +64,7 @@ extension HPASimCommand {
     func sweep(_ option: SweepOption, base: SimConfig, makeSim: (SimConfig) -> Simulator) -> String {
         var quiet = base
         quiet.podMetricsLines = false  // a sweep reads the totals, not the lines
+        quiet.requestLines = false
         let rows = option.values.map { value -> SweepRow in
             var sim = makeSim(option.apply(value, to: quiet))
             sim.run { _ in }
