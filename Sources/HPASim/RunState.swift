@@ -145,15 +145,15 @@ struct RunState {
     }
 
     /// A pod's CPU seconds so far: its share of the load while it served, plus idle use.
-    func cpuSeconds(_ pod: Pod, at t: Double) -> Double {
-        let served = pod.servingFrom.map { (pod.servingUntil ?? perPodCPU) - $0 } ?? 0
+    func cpuSeconds(_ pod: Pod, at t: Double, perPodCPU now: Double) -> Double {
+        let served = pod.servingFrom.map { min(pod.servingUntil ?? now, now) - $0 } ?? 0
         return served + config.idleCPU * max(0, t - pod.created)
     }
 
     /// metrics-server: each pod's mean CPU since its last scrape (a pod needs two).
-    mutating func scrape(at t: Double) {
+    mutating func scrape(at t: Double, perPodCPU now: Double) {
         for pod in pods where pod.created <= t {
-            let cpu = cpuSeconds(pod, at: t)
+            let cpu = cpuSeconds(pod, at: t, perPodCPU: now)
             if let last = pod.lastScrape, t > last.at {
                 let millis = Int(((cpu - last.cpuSeconds) / (t - last.at) * 1000).rounded())
                 pod.sample = (t, millis)

@@ -60,6 +60,7 @@ public struct Simulator {
         for step in 0..<seconds {
             let t = Double(step)
             state.lifecycle(at: t)
+            let cpuBefore = state.perPodCPU
             let (o, s, d) = state.traffic(at: t, rate: rate(t + 0.5))
             offered += o
             served += s
@@ -70,8 +71,12 @@ public struct Simulator {
             replicaSeconds += Double(state.pods.count)
             peakReplicas = max(peakReplicas, state.pods.count)
             let scrapePhase = syncPhase - config.metricsLag
-            if Self.due(t, phase: scrapePhase, period: config.metricsResolution) { state.scrape(at: t) }
-            if Self.due(t, phase: syncPhase, period: config.syncPeriod) {
+            if let at = Self.due(t, phase: scrapePhase, period: config.metricsResolution) {
+                // At the scrape's own instant within the second: the load so far, pro rata.
+                let perPod = cpuBefore + (state.perPodCPU - cpuBefore) * (at - t)
+                state.scrape(at: at, perPodCPU: perPod)
+            }
+            if Self.due(t, phase: syncPhase, period: config.syncPeriod) != nil {
                 let desired = state.sync(at: t)
                 decisions.append((start + t, desired))
             }
@@ -99,10 +104,10 @@ public struct Simulator {
         state.emit(o)
     }
 
-    /// True when a periodic event with this phase falls in [t, t + 1).
-    static func due(_ t: Double, phase: Double, period: Double) -> Bool {
+    /// When a periodic event with this phase falls in [t, t + 1), its time; else nil.
+    static func due(_ t: Double, phase: Double, period: Double) -> Double? {
         let k = ((t - phase) / period).rounded(.up)
         let next = phase + k * period
-        return next >= t && next < t + 1
+        return next >= t && next < t + 1 ? next : nil
     }
 }
