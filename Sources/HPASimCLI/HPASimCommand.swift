@@ -31,6 +31,7 @@ struct HPASimCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Length of the load.", valueName: "duration")) var seconds = DurationOption(argument: "180s")!
     @Option(name: .customLong("ramp-to"), help: ArgumentHelp("Ramp linearly from --qps to this rate over --seconds.", valueName: "rate")) var rampTo: Double?
     @Option(help: ArgumentHelp("Rate steps QPS:DURATION,... as infer-load's (replaces --qps and --seconds).", valueName: "steps")) var steps: String?
+    @Option(help: ArgumentHelp("Arrivals: uniform (the rate exactly) or poisson (each second's count drawn with --seed).", valueName: "kind")) var arrival: Arrival = .uniform
     @Option(help: ArgumentHelp("Replay the offered load of these request records instead.", valueName: "file")) var replay: String?
     @Option(help: ArgumentHelp("Simulate this long after the load ends, for the scale-down.", valueName: "duration")) var tail = DurationOption(argument: "120s")!
     @Option(help: ArgumentHelp("Rendered manifests (kubectl kustomize …; '-' is standard input): the HPA, the container's CPU, the ConfigMap's settings. Flags given win.", valueName: "file")) var manifests: String?
@@ -181,7 +182,34 @@ struct HPASimCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.usage)
         }
         let length = profile.duration ?? seconds.seconds
-        return (start, length, { t in t < length ? profile.rate(at: t) : 0 })
+        guard arrival == .poisson else { return (start, length, { t in t < length ? profile.rate(at: t) : 0 }) }
+        // Each second's count drawn once, so every run with this seed sees the same load.
+        var random = SplitMix64(seed: seed ^ 0x5EED)
+        let counts = (0..<Int(length.rounded(.up))).map { Double(Self.poisson(profile.rate(at: Double($0) + 0.5), &random)) }
+        return (start, length, { t in t >= 0 && Int(t) < counts.count ? counts[Int(t)] : 0 })
+    }
+}
+
+/// How requests arrive within the rate.
+enum Arrival: String, CaseIterable, ExpressibleByArgument, Sendable { case uniform, poisson }
+
+extension HPASimCommand {
+    /// A Poisson count with mean `mean`: Knuth's product method for small means, the
+    /// normal approximation (Box–Muller) above 30.
+    static func poisson(_ mean: Double, _ random: inout SplitMix64) -> Int {
+        func uniform() -> Double { (Double(random.next() >> 11) + 0.5) / Double(1 << 53) }
+        guard mean > 0 else { return 0 }
+        if mean > 30 {
+            let normal = (-2 * log(uniform())).squareRoot() * cos(2 * Double.pi * uniform())
+            return Swift.max(0, Int((mean + normal * mean.squareRoot()).rounded()))
+        }
+        let limit = exp(-mean)
+        var product = uniform(), count = 0
+        while product > limit {
+            product *= uniform()
+            count += 1
+        }
+        return count
     }
 }
 

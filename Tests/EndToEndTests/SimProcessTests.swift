@@ -39,6 +39,17 @@ import Testing
         #expect((firstUp["load_from"] as? NSNumber)?.doubleValue == 5)
     }
 
+    /// Poisson arrivals: the same seed, the same load; about the profile's count in all.
+    @Test func poissonArrivalsAreSeeded() throws {
+        let args = ["--qps", "30", "--seconds", "100s", "--arrival", "poisson"]
+        let a = try Tools.run("hpa-sim", args + ["--seed", "7"]), b = try Tools.run("hpa-sim", args + ["--seed", "7"])
+        let c = try Tools.run("hpa-sim", args + ["--seed", "8"]), uniform = try Tools.run("hpa-sim", ["--qps", "30", "--seconds", "100s"])
+        #expect(a.status == 0 && a.stdout == b.stdout && a.stdout != c.stdout && a.stdout != uniform.stdout)
+        let lines = try a.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let total = lines.filter { $0["type"] as? String == "requests" }.reduce(0) { $0 + ($1["ok"] as? Int ?? 0) + ($1["shed"] as? Int ?? 0) }
+        #expect(abs(total - 3000) < 4 * 55, "3 000 expected, σ ≈ 55: \(total)")
+    }
+
     @Test func compareAgainstTheRecordedRun() throws {
         // The recorded run's offered load, replayed from its per-second counts as records.
         let offered = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "seed-30qps-offered.json"))) as? [String: Any])
