@@ -61,7 +61,7 @@ let package = Package(
         // hpa-sim's model: load, pods, metrics-server and the HPA controller, second by second.
         .target(name: "HPASim", dependencies: ["Autoscaler", "JSON", "Platform"]),
         .target(name: "HPASimCLI", dependencies: [
-            "HPASim", "Autoscaler", "LoadGen", "Records", "JSON", "Kube", "YAMLTree", "ToolSupport", "Platform",
+            "HPASim", "Autoscaler", "LoadGen", "Records", "JSON", "Kube", "YAMLTree", "Stats", "ToolSupport", "Platform",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The command runner, exit statuses, typed option values and the one way to hear signals.

@@ -53,6 +53,7 @@ struct HPASimCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Run the load over a grid of one setting and print a row per value: NAME=FROM:TO:STEP, NAME one of target, stabilization (the scale-down window, s), max, max-queue.", valueName: "grid")) var sweep: SweepOption?
     @Option(name: .customLong("slo-ms"), help: ArgumentHelp("The p99 a sweep counts seconds above.", valueName: "ms")) var sloMs: Double = 200
     @Option(help: ArgumentHelp("Sweep output: text, json, csv or markdown.", valueName: "format")) var format = "text"
+    @Option(help: ArgumentHelp("With --sweep, also draw cost against SLO misses in this SVG file.", valueName: "file")) var svg: String?
     @Option(help: ArgumentHelp("Print the agreement with this recorded HPA timeline (lines with ts and desired_replicas, e.g. kube-watch's) instead of the lines.", valueName: "file")) var compare: String?
 
     func validate() throws {
@@ -63,6 +64,7 @@ struct HPASimCommand: AsyncParsableCommand {
         if let nodeCPU, nodeCPU <= 0 { throw ValidationError("--node-cpu \(nodeCPU): expected cores above 0") }
         guard ["text", "json", "csv", "markdown"].contains(format) else { throw ValidationError("--format \(format): expected text, json, csv or markdown") }
         guard sloMs > 0 else { throw ValidationError("--slo-ms \(sloMs): expected ms above 0") }
+        if svg != nil && sweep == nil { throw ValidationError("--svg draws a sweep: give --sweep too") }
     }
 
     func run() async throws {
@@ -76,7 +78,12 @@ struct HPASimCommand: AsyncParsableCommand {
             return sim
         }
         if let sweep {
-            print(self.sweep(sweep, base: config) { simulator(phase: syncPhase, config: $0) }, terminator: "")
+            let (text, svgError) = self.sweep(sweep, base: config) { simulator(phase: syncPhase, config: $0) }
+            print(text, terminator: "")
+            if let svgError, let svg {
+                writeStderr("hpa-sim: \(svg): cannot write: \(String(cString: strerror(svgError)))\n")
+                throw ExitCode(ExitStatus.failure)
+            }
             return
         }
         if let compare {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Autoscaler
 import HPASim
@@ -61,7 +64,14 @@ struct SweepRow {
 }
 
 extension HPASimCommand {
-    func sweep(_ option: SweepOption, base: SimConfig, makeSim: (SimConfig) -> Simulator) -> String {
+    static func write(_ text: String, to path: String) -> Bool {
+        guard let file = fopen(path, "w") else { return false }
+        let ok = text.utf8CString.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count - 1, file) == $0.count - 1 }
+        return fclose(file) == 0 && ok
+    }
+
+    /// The sweep's rows in `format`, and the errno of an SVG that could not be written.
+    func sweep(_ option: SweepOption, base: SimConfig, makeSim: (SimConfig) -> Simulator) -> (String, Int32?) {
         var quiet = base
         quiet.podMetricsLines = false  // a sweep reads the totals, not the lines
         quiet.requestLines = false
@@ -71,6 +81,12 @@ extension HPASimCommand {
             return SweepRow(value: value, sim: sim, lead: 60, sloSeconds: sloMs / 1000)
         }
         let name = option.setting.rawValue
+        var svgError: Int32?
+        if let svg, !Self.write(SweepChart(setting: name, rows: rows, sloMs: sloMs).render(), to: svg) { svgError = errno }
+        return (table(rows, name), svgError)
+    }
+
+    func table(_ rows: [SweepRow], _ name: String) -> String {
         let header = [name, "replica_seconds", "slo_miss_seconds", "shed", "peak_replicas", "recovery_s"]
         func cells(_ r: SweepRow) -> [String] {
             [Number.fixed(r.value, r.value == r.value.rounded() ? 0 : 2), Number.fixed(r.replicaSeconds, 0), String(r.sloMissSeconds),

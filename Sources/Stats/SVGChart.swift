@@ -182,7 +182,7 @@ public struct SVGChart: Sendable {
 
     static func shorten(_ s: String) -> String { s.count > 22 ? String(s.prefix(10)) + "…" + String(s.suffix(11)) : s }
 
-    static func tickLabel(_ v: Double) -> String {
+    public static func tickLabel(_ v: Double) -> String {
         if v >= 100 || v == v.rounded() { return Number.fixed(v, 0) }
         return Number.fixed(v, v >= 10 ? 1 : 2)
     }
@@ -195,7 +195,7 @@ public struct SVGChart: Sendable {
         return p * 10
     }
 
-    static func escape(_ s: String) -> String {
+    public static func escape(_ s: String) -> String {
         var out = ""
         for c in s {
             switch c {

@@ -1,4 +1,8 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import TestSupport
 import Testing
 
 /// hpa-sim as a process: its lines, read back by infer-stats; determinism; --compare
@@ -97,6 +101,16 @@ import Testing
         #expect(csv.first == "target,replica_seconds,slo_miss_seconds,shed,peak_replicas,recovery_s" && csv.count == 3, "\(csv)")
         let bad = try Tools.run("hpa-sim", ["--sweep", "colour=1:2:1"])
         #expect(bad.status == 2)
+        // The chart: one point per setting; a chart that cannot be written is a failure.
+        let folder = Unprivileged.makeFolder("sweep")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let drawn = try Tools.run("hpa-sim", args + ["--svg", folder + "/sweep.svg"])
+        #expect(drawn.status == 0, "\(drawn.stderr)")
+        let svg = try String(contentsOfFile: folder + "/sweep.svg", encoding: .utf8)
+        #expect(svg.components(separatedBy: "<circle class=\"setting\"").count - 1 == 2 && svg.contains("target 40") && svg.contains("target 90"))
+        #expect(XMLParser(data: Data(svg.utf8)).parse(), "well-formed")
+        let full = try Tools.run("hpa-sim", args + ["--svg", "/dev/full"])
+        #expect(full.status == 1 && full.stderr.contains("cannot write"), "\(full.stderr)")
     }
 
     /// --manifests reads the HPA, the container's CPU and the ConfigMap: the recorded
