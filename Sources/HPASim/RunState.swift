@@ -118,9 +118,10 @@ struct RunState {
         let each = rate / n
         let limit = config.cpuLimit * config.throttledShare
         // The node's cores, shared when the pods want more than it has.
-        let wanted = n * (min(limit, (queue + each) * config.cpuPerRequest) + config.idleCPU)
+        let wanted = n * (min(limit, Double(config.workers), (queue + each) * config.cpuPerRequest) + config.idleCPU)
         let share = config.nodeCPU.map { wanted > $0 ? $0 / wanted : 1 } ?? 1
-        let done = min(queue + each, limit * share / config.cpuPerRequest)
+        // A worker runs one request at a time on at most one core.
+        let done = min(queue + each, min(Double(config.workers), limit * share) / config.cpuPerRequest)
         queue += each - done
         var shed = 0.0
         if queue > Double(config.maxQueue) {
@@ -128,9 +129,10 @@ struct RunState {
             queue = Double(config.maxQueue)
         }
         perPodCPU += done * config.cpuPerRequest
-        let capacity = limit * share / config.cpuPerRequest, waiting = queue, c = config
+        let capacity = min(Double(config.workers), limit * share) / config.cpuPerRequest, waiting = queue, c = config
         func at(_ q: Double) -> Double {
-            Self.latency(q, each: each, queue: waiting, cost: c.cpuPerRequest, sigma: c.costSigma, capacity: capacity, maxQueue: c.maxQueue)
+            Self.latency(q, each: each, queue: waiting, cost: c.cpuPerRequest, sigma: c.costSigma, capacity: capacity,
+                         workers: c.workers, maxQueue: c.maxQueue)
         }
         (p50, p90, p99) = (at(0.5), at(0.9), at(0.99))
         return (rate, done * n, shed)
@@ -173,19 +175,33 @@ struct RunState {
     }
 
     /// A pod's latency (s) at quantile `q` (0.5, 0.9, 0.99) at `each` req/s: a
-    /// request's own CPU time at that quantile of the lognormal jitter, plus waiting. One
-    /// worker drains `capacity` req/s (its CPU limit's worth); below saturation the wait
-    /// is a single-server queue's with nearly constant service (Kingman: ρ/(1−ρ) ·
-    /// (1 + σ²)/2 mean service times, its tail exponential); saturated, the queue ahead;
-    /// never more than a full queue's.
-    static func latency(_ q: Double, each: Double, queue: Double, cost: Double, sigma: Double, capacity: Double, maxQueue: Int) -> Double {
+    /// request's own CPU time at that quantile of the lognormal jitter, plus waiting.
+    /// `workers` drain `capacity` req/s in all; below saturation the wait is an M/G/c
+    /// queue's (Allen–Cunneen: Erlang C over the spare rate, times (1 + σ²)/2 for nearly
+    /// constant service), its tail exponential; saturated, the queue ahead; never more
+    /// than a full queue's. (Against the recorded run at 5 req/s a pod: p50/p90/p99 of
+    /// 24/41/61 ms predicted, 24/48/65 ms measured.)
+    static func latency(_ q: Double, each: Double, queue: Double, cost: Double, sigma: Double, capacity: Double,
+                        workers: Int, maxQueue: Int) -> Double {
         let z = q >= 0.99 ? 2.326 : (q >= 0.9 ? 1.282 : 0)
         let own = cost / exp(sigma * sigma / 2) * exp(z * sigma)
         let full = own + Double(maxQueue) / capacity
         if queue >= 1 { return min(own + queue / capacity, full) }
-        let load = each / capacity
-        guard load < 1 else { return full }
-        let wait = load / (1 - load) * (1 + sigma * sigma) / 2 / capacity
+        guard each < capacity else { return full }
+        let wait = erlangC(servers: workers, offered: each / (capacity / Double(workers))) / (capacity - each) * (1 + sigma * sigma) / 2
         return min(own + wait * log(1 / (1 - q)), full)
+    }
+
+    /// The probability an arrival waits in an M/M/c queue with `offered` Erlangs.
+    static func erlangC(servers c: Int, offered a: Double) -> Double {
+        let rho = a / Double(c)
+        guard rho < 1 else { return 1 }
+        var term = 1.0, sum = 1.0  // a^k / k!, summed for k < c
+        for k in 1..<max(c, 1) {
+            term *= a / Double(k)
+            sum += term
+        }
+        let last = term * a / Double(c) / (1 - rho)  // a^c / c! / (1 − ρ)
+        return c == 1 ? rho : last / (sum + last)
     }
 }

@@ -14,6 +14,9 @@ public struct SimConfig: Sendable {
     /// The share of its limit a pod at the limit really gets: CFS throttles a 500m pod
     /// in 50 ms slices, and the recording cluster's busy pods averaged 0.46 core.
     public var throttledShare = 0.92
+    /// Compute threads per pod (INFER_WORKERS; infer-serve's default is its CPU limit
+    /// rounded up: one for the overlay's 500m).
+    public var workers = 1
     /// Requests a pod queues beyond its busy workers before it answers 503 (INFER_MAX_QUEUE).
     public var maxQueue = 16
     /// CPU an idle pod uses (probes, metrics), in cores.

@@ -40,6 +40,7 @@ struct HPASimCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Lognormal sigma of the per-request cost (INFER_JITTER; else 0.2).", valueName: "sigma")) var jitter: Double?
     @Option(name: .customLong("cpu-request"), help: ArgumentHelp("Per pod CPU request, cores (else 0.2).", valueName: "cores")) var cpuRequest: Double?
     @Option(name: .customLong("cpu-limit"), help: ArgumentHelp("Per pod CPU limit, cores (else 0.5).", valueName: "cores")) var cpuLimit: Double?
+    @Option(help: ArgumentHelp("Compute threads per pod (INFER_WORKERS; else, or 0, the CPU limit rounded up, as infer-serve does).", valueName: "n")) var workers: Int?
     @Option(name: .customLong("max-queue"), help: ArgumentHelp("Requests a pod queues before 503 (INFER_MAX_QUEUE; else 16).", valueName: "n")) var maxQueue: Int?
     @Option(name: .customLong("node-cpu"), help: ArgumentHelp("Cores all pods share (a node's); default unlimited.", valueName: "cores")) var nodeCPU: Double?
     @Option(help: ArgumentHelp("HPA minReplicas (else 1).", valueName: "n")) var min: Int?
@@ -57,7 +58,8 @@ struct HPASimCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Print the agreement with this recorded HPA timeline (lines with ts and desired_replicas, e.g. kube-watch's) instead of the lines.", valueName: "file")) var compare: String?
 
     func validate() throws {
-        let positives: [Double?] = [qps, workMs, tokens, cpuRequest, cpuLimit, min.map(Double.init), max.map(Double.init), target.map(Double.init)]
+        let positives: [Double?] = [qps, workMs, tokens, cpuRequest, cpuLimit, min.map(Double.init), max.map(Double.init), target.map(Double.init),
+                                    workers.map { Double($0) + 1 }]
         guard positives.allSatisfy({ ($0 ?? 1) > 0 }), (min ?? 1) <= (max ?? Int.max) else {
             throw ValidationError("rates and sizes must be positive, and --min ≤ --max")
         }
@@ -140,6 +142,8 @@ struct HPASimCommand: AsyncParsableCommand {
         c.cpuRequest = cpuRequest ?? manifest?.cpuRequest ?? 0.2
         c.cpuLimit = cpuLimit ?? manifest?.cpuLimit ?? 0.5
         c.maxQueue = maxQueue ?? env["INFER_MAX_QUEUE"].flatMap { Int($0) } ?? 16
+        let threads = workers ?? env["INFER_WORKERS"].flatMap { Int($0) } ?? 0
+        c.workers = threads > 0 ? threads : Swift.max(1, Int(c.cpuLimit.rounded(.up)))
         c.nodeCPU = nodeCPU
         var hpa = manifest?.hpa ?? c.hpa
         if let min { hpa.minReplicas = min }
