@@ -44,10 +44,13 @@ import Testing
         load.standardOutput = out
         load.standardError = err
         try load.run()
-        nonisolated(unsafe) var stdout = Data()
-        let reader = Thread { stdout = out.fileHandleForReading.readDataToEndOfFile() }
+        // Its first records mean it is running, so past installing its signal handling
+        // (on a busy machine a signal could otherwise meet a process still starting).
+        let first = out.fileHandleForReading.availableData
+        nonisolated(unsafe) var stdout = first
+        let reader = Thread { stdout += out.fileHandleForReading.readDataToEndOfFile() }
         reader.start()
-        Thread.sleep(forTimeInterval: 1.5)
+        Thread.sleep(forTimeInterval: 1.0)
         kill(load.processIdentifier, SIGINT)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         load.waitUntilExit()

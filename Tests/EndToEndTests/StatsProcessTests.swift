@@ -170,9 +170,12 @@ import Testing
         }
     }
 
-    /// infer-stats reading a pipe that has had 120 records and stays open.
-    static func statsReading120Lines() throws -> (Process, Pipe, Pipe) {
-        let process = Tools.spawn("infer-stats", [])
+    /// infer-stats reading a pipe that has had 120 records and stays open, known to be
+    /// reading (so past installing its signal handling: a signal sent while a busy machine
+    /// is still starting the process would find the default action): it has printed its
+    /// first 1 s window row, returned as `seen`.
+    static func statsReading120Lines() throws -> (process: Process, input: Pipe, out: Pipe, seen: Data) {
+        let process = Tools.spawn("infer-stats", ["--interval", "1s", "--late", "0s"])
         let input = Pipe(), out = Pipe()
         process.standardInput = input
         process.standardOutput = out
@@ -180,18 +183,17 @@ import Testing
         try process.run()
         let lines = Self.sample.split(separator: "\n").prefix(120).joined(separator: "\n") + "\n"
         try input.fileHandleForWriting.write(contentsOf: Data(lines.utf8))
-        Thread.sleep(forTimeInterval: 0.5)
-        return (process, input, out)
+        return (process, input, out, out.fileHandleForReading.availableData)
     }
 
     @Test(.timeLimit(.minutes(1)))
     func sigintMidStreamPrintsTheReport() throws {
-        let (process, input, out) = try Self.statsReading120Lines()
+        let (process, input, out, seen) = try Self.statsReading120Lines()
         kill(process.processIdentifier, SIGINT)
         // The producer goes away, as infer-load does after its grace.
         Thread.sleep(forTimeInterval: 0.3)
         try input.fileHandleForWriting.close()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stdout = String(decoding: seen + out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 130)
         #expect(stdout.contains("Requests     120 "), "\(stdout)")
@@ -201,14 +203,14 @@ import Testing
     /// still end, after the drain time on one signal, at once on a second.
     @Test(.timeLimit(.minutes(1)), arguments: [false, true])
     func signalsEndAReadBlockedOnASilentProducer(secondSignal: Bool) throws {
-        let (process, input, out) = try Self.statsReading120Lines()
+        let (process, input, out, seen) = try Self.statsReading120Lines()
         let start = Date()
         kill(process.processIdentifier, SIGTERM)
         if secondSignal {
             Thread.sleep(forTimeInterval: 0.3)
             kill(process.processIdentifier, SIGINT)
         }
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stdout = String(decoding: seen + out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let took = Date().timeIntervalSince(start)
         try input.fileHandleForWriting.close()
