@@ -68,7 +68,6 @@ let package = Package(
         .target(name: "ToolSupport", dependencies: [
             "Platform",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .target(name: "InferServer", dependencies: [
             "InferModel", "JSON", "Platform",

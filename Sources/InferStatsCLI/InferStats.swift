@@ -44,7 +44,7 @@ struct InferStats: AsyncParsableCommand {
         let drain = Self.drainAfterInterrupt
         let signals = await ShutdownSignals.trap { signals, _ in
             // Wakes a read blocked on a silent producer once the drain time is up.
-            if signals.count == 1 { Task { try? await Task.sleep(for: .seconds(drain)); signals.wake() } }
+            if signals.count == 1 { signals.wakeEvery(afterFirstSignal: drain) }
         }
         let sources = try openSources(wakeFD: signals.wakeFD)
         let chartWindow = interval?.seconds ?? (svg != nil ? 10 : nil)

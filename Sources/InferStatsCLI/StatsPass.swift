@@ -18,7 +18,6 @@ final class StatsPass {
     let signals: ShutdownSignals
     private var headerShown = false
     private var reportedSamples = 0
-    private var drainDeadline: Double?
 
     init(engine: StatsEngine, formatter: ReportFormatter, showWindows: Bool, signals: ShutdownSignals) {
         self.engine = engine
@@ -92,12 +91,12 @@ final class StatsPass {
         }
     }
 
+    /// After a second signal at once; after one, once the drain time since it is up
+    /// (measured from the signal itself, as the wake-ups are).
     private func shouldStop() -> Bool {
         let count = signals.count
         guard count > 0 else { return false }
-        let now = Double(CPUClock.monotonicNanos()) / 1e9
-        if drainDeadline == nil { drainDeadline = now + InferStats.drainAfterInterrupt }
-        return count > 1 || now >= drainDeadline!
+        return count > 1 || (signals.secondsSinceFirst ?? 0) >= InferStats.drainAfterInterrupt
     }
 
     private func emit(_ windows: [Windows.Window]) {

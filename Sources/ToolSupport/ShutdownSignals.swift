@@ -1,23 +1,30 @@
+@preconcurrency import Dispatch
+import Platform
 import Synchronization
-import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The one way every tool hears SIGINT and SIGTERM. swift-service-lifecycle's
-/// UnixSignals sets the signals to SIG_IGN and reads them from a Dispatch signal
-/// source, so what runs on a signal runs on a queue, not in a handler: it may lock,
-/// allocate and print. infer-serve's ServiceLifecycle uses the same sequence.
+/// The one way every tool hears SIGINT and SIGTERM: Dispatch signal sources on a
+/// queue of their own (what swift-service-lifecycle's UnixSignals, and so infer-serve,
+/// uses too), so nothing runs in a signal handler, and what runs on a signal — count
+/// it, wake a blocked reader, call `onSignal` — needs no Swift concurrency thread:
+/// infer-stats blocks one in poll(2), and a pool of one would otherwise never hear it.
 ///
-/// Blocking reads are not interrupted by an ignored signal, so a reader that must
+/// Blocking reads are not interrupted by a handled signal, so a reader that must
 /// notice one polls `wakeFD` too: it becomes readable with one byte per signal
 /// (and per `wake()`).
 public final class ShutdownSignals: Sendable {
-    private let received = Mutex<[UnixSignal]>([])
+    private let received = Mutex<[Int32]>([])
     /// `received.count`, readable per record without a lock (infer-stats asks that often).
     private let receivedCount = Atomic<Int>(0)
-    private let listener = Mutex<Task<Void, Never>?>(nil)
+    /// When the first signal came (CLOCK_MONOTONIC ns; 0: none yet).
+    private let firstNanos = Atomic<UInt64>(0)
+    nonisolated(unsafe) private var timer: DispatchSourceTimer?
+    /// Set once in `trap`, before the value is handed out; only cancelled after.
+    nonisolated(unsafe) private var sources: [DispatchSourceSignal] = []
+    private static let queue = DispatchQueue(label: "k8s-inference-sim.signals")
     /// Readable once per signal or `wake()`; read one byte each time.
     public let wakeFD: Int32
     private let wakeWriteFD: Int32
@@ -35,25 +42,35 @@ public final class ShutdownSignals: Sendable {
     }
 
     deinit {
-        listener.withLock { $0?.cancel() }
+        timer?.cancel()
+        sources.forEach { $0.cancel() }
         if wakeFD >= 0 { close(wakeFD); close(wakeWriteFD) }
     }
 
-    /// Traps SIGINT and SIGTERM; `onSignal` runs (off the signal handler) for each
-    /// one, after it is counted. The trap is in place when this returns.
-    public static func trap(onSignal: @escaping @Sendable (ShutdownSignals, UnixSignal) -> Void = { _, _ in }) async -> ShutdownSignals {
-        let sequence = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+    /// Traps SIGINT and SIGTERM; `onSignal` runs on the signals' queue (not in a handler,
+    /// not on a Swift concurrency thread) for each one, after it is counted and the wake
+    /// pipe written. The trap is in place when this returns.
+    public static func trap(onSignal: @escaping @Sendable (ShutdownSignals, Int32) -> Void = { _, _ in }) async -> ShutdownSignals {
         let signals = ShutdownSignals()
-        let task = Task { [weak signals] in
-            for await signal in sequence {
+        let made = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { [weak signals] in
                 guard let signals else { return }
-                signals.received.withLock { $0.append(signal) }
-                signals.receivedCount.add(1, ordering: .releasing)
-                signals.wake()
-                onSignal(signals, signal)
+                for _ in 0..<max(1, Int(source.data)) {
+                    signals.received.withLock { $0.append(number) }
+                    _ = signals.firstNanos.compareExchange(expected: 0, desired: CPUClock.monotonicNanos(), ordering: .relaxed)
+                    signals.receivedCount.add(1, ordering: .releasing)
+                    signals.wake()
+                    onSignal(signals, number)
+                }
             }
+            return source
         }
-        signals.listener.withLock { $0 = task }
+        signals.sources = made
+        made.forEach { $0.resume() }
+        // The sources register on Dispatch's side: one round trip through their queue
+        // before saying the trap is set.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in queue.async { done.resume() } }
         return signals
     }
 
@@ -61,13 +78,13 @@ public final class ShutdownSignals: Sendable {
     public var count: Int { receivedCount.load(ordering: .acquiring) }
 
     /// The first signal received, if any.
-    public var first: UnixSignal? { received.withLock { $0.first } }
+    public var first: Int32? { received.withLock { $0.first } }
 
     /// The conventional status for ending because of the first signal: 130 for
     /// SIGINT, 143 for SIGTERM (ARCHITECTURE.md, "Conventions"); nil if none came.
     public var exitStatus: Int32? {
         guard let first else { return nil }
-        return first == .sigterm ? ExitStatus.terminated : ExitStatus.interrupted
+        return first == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted
     }
 
     /// Makes `wakeFD` readable, e.g. when a drain deadline passes.
@@ -76,8 +93,29 @@ public final class ShutdownSignals: Sendable {
         _ = write(wakeWriteFD, &byte, 1)  // a full pipe already wakes the reader
     }
 
-    /// Stops listening; later signals are still ignored, not fatal.
+    /// Seconds since the first signal (nil: none yet), on the clock `wakeEvery` keeps.
+    public var secondsSinceFirst: Double? {
+        let first = firstNanos.load(ordering: .relaxed)
+        return first == 0 ? nil : Double(CPUClock.monotonicNanos() &- first) / 1e9
+    }
+
+    /// Wakes `wakeFD` `seconds` after the first signal and every half second after that,
+    /// on the signals' queue (no Swift concurrency thread needed): a reader that checks a
+    /// deadline against `secondsSinceFirst` on each wake-up cannot sleep past it.
+    public func wakeEvery(afterFirstSignal seconds: Double) {
+        let elapsed = secondsSinceFirst ?? 0
+        let source = DispatchSource.makeTimerSource(queue: Self.queue)
+        source.schedule(deadline: .now() + max(0, seconds - elapsed), repeating: 0.5)
+        source.setEventHandler { [weak self] in self?.wake() }
+        Self.queue.async { [weak self] in
+            guard let self, self.timer == nil else { return }
+            self.timer = source
+            source.resume()
+        }
+    }
+
+    /// Stops listening; later signals get the handling Dispatch left in place (ignored).
     public func cancel() {
-        listener.withLock { $0?.cancel() }
+        sources.forEach { $0.cancel() }
     }
 }
