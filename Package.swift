@@ -59,7 +59,7 @@ let package = Package(
         // limits) for hpa-sim: pure functions and values, no I/O.
         .target(name: "Autoscaler"),
         // hpa-sim's model: load, pods, metrics-server and the HPA controller, second by second.
-        .target(name: "HPASim", dependencies: ["Autoscaler", "JSON", "Platform"]),
+        .target(name: "HPASim", dependencies: ["Autoscaler", "Records", "JSON", "Platform"]),
         .target(name: "HPASimCLI", dependencies: [
             "HPASim", "Autoscaler", "LoadGen", "Records", "JSON", "Kube", "YAMLTree", "Stats", "ToolSupport", "Platform",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -100,7 +100,7 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .target(name: "YAMLTree", dependencies: ["CYAML"]),
         .target(name: "Kube", dependencies: [
-            "JSON", "YAMLTree", "Platform",
+            "Records", "JSON", "YAMLTree", "Platform",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -151,7 +151,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], exclude: ["Fixtures"]),
         .testTarget(name: "KubeTests", dependencies: [
-            "Kube", "JSON", "Platform", "TestSupport",
+            "Kube", "HPASim", "YAMLTree", "JSON", "Platform", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -35,5 +35,5 @@ cat /tmp/hpa-sim-sweep.txt
 for run in seed-30qps steps-to-overload; do
   [ -d "$REAL/$run" ] || { step "no $REAL/$run: skipping its agreement"; continue; }
   echo "agreement with $run (--node-cpu 1.6: the recording node's 2 cores less the control plane):"
-  "$BIN/hpa-sim" --replay "$REAL/$run/records.jsonl" --node-cpu 1.6 --compare "$REAL/$run/hpa-timeline.jsonl" | tail -1
+  "$BIN/hpa-sim" --replay "$REAL/$run/records.jsonl" --node-cpu 1.6 --compare "$REAL/$run/hpa-timeline.jsonl" | tail -2
 done

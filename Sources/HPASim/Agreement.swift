@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How well a prediction of the HPA's replica count matches an observed run: at every
 /// sync period of the observed span, does the prediction reach the observed count
 /// within one period of that time (the controller's phase relative to the load is not
@@ -37,5 +41,23 @@ public struct Agreement: Sendable, Equatable {
         periodsAgreeing = agreeing
         rescales = observedChanges.count
         rescalesMatched = observedChanges.filter { o in predictedChanges.contains { abs($0.ts - o.ts) <= period && $0.to == o.to } }.count
+    }
+
+    /// The controller's sync phase in a recorded run, read from the times it rescaled
+    /// (an HPA's `lastScaleTime`, which the API keeps to the whole second): seconds after
+    /// `start`, modulo the period, as a circular mean. Nil without a rescale. This is the
+    /// one thing a prediction cannot know and a recorded run shows, so a comparison can
+    /// be made at the run's own phase as well as across all of them.
+    public static func phase(ofRescalesAt times: [Double], start: Double, period: Double = 15) -> Double? {
+        guard !times.isEmpty else { return nil }
+        var x = 0.0, y = 0.0
+        for t in times {
+            // lastScaleTime is truncated: the sync was within the second after it.
+            let angle = (t + 0.5 - start) / period * 2 * Double.pi
+            x += cos(angle)
+            y += sin(angle)
+        }
+        let phase = atan2(y, x) / (2 * Double.pi) * period
+        return phase < 0 ? phase + period : phase
     }
 }

@@ -1,5 +1,6 @@
 import Autoscaler
 import JSON
+import Records
 
 /// The HPA controller's sync: the replica calculation over the pods as the controller
 /// sees them, the normalizer's stabilization and limits, the rescale and its lines.
@@ -43,13 +44,8 @@ extension RunState {
         }
         normalizer.rescaled(from: from, to: to, now: t)
         lastScaleTime = t
-        let event = line("hpa_event", at: t)
-        event.set("name", .string(config.podPrefix))
-        event.set("reason", .string("SuccessfulRescale"))
-        event.set("event_type", .string("Normal"))
-        event.set("message", .string("New size: \(to); reason: \(reason)"))
-        event.set("new_size", .integer(to))
-        emit(event)
+        emit(ScalingLine.hpaEvent(name: config.podPrefix, reason: "SuccessfulRescale", eventType: "Normal",
+                                  message: "New size: \(to); reason: \(reason)", newSize: to, ts: start + t))
         deploymentLine(at: t + 0.05)
     }
 
@@ -57,20 +53,15 @@ extension RunState {
         let key = "\(desired) \(current) \(utilization ?? -1) \(decision.limitedReason)"
         guard key != lastHPAKey else { return }
         lastHPAKey = key
-        let o = line("hpa", at: t)
-        o.set("name", .string(config.podPrefix))
-        o.set("desired_replicas", .integer(desired))
-        o.set("current_replicas", .integer(current))
-        o.set("min_replicas", .integer(config.hpa.minReplicas))
-        o.set("max_replicas", .integer(config.hpa.maxReplicas))
-        o.set("current_utilization_pct", utilization.map { .integer($0) } ?? .null)
-        o.set("target_utilization_pct", .integer(config.hpa.targetUtilization))
-        o.set("able_to_scale", .bool(true))
-        o.set("able_to_scale_reason", .string(desired != current ? "SucceededRescale" : decision.ableToScaleReason))
-        o.set("scaling_active", .bool(utilization != nil))
-        o.set("scaling_limited", .bool(decision.limited))
-        o.set("scaling_limited_reason", .string(decision.limitedReason))
+        let o = ScalingLine.hpaFields(name: config.podPrefix, desired: desired, current: current,
+                                      min: config.hpa.minReplicas, max: config.hpa.maxReplicas)
+        ScalingLine.setCPU(o, current: utilization, target: config.hpa.targetUtilization)
+        ScalingLine.setCondition(o, "able_to_scale", status: true,
+                                 reason: desired != current ? "SucceededRescale" : decision.ableToScaleReason)
+        ScalingLine.setCondition(o, "scaling_active", status: utilization != nil,
+                                 reason: utilization != nil ? "ValidMetricFound" : "FailedGetResourceMetric")
+        ScalingLine.setCondition(o, "scaling_limited", status: decision.limited, reason: decision.limitedReason)
         o.set("last_scale_time", lastScaleTime.map { .real(start + $0) } ?? .null)
-        emit(o)
+        emit(ScalingLine.stamped(o, "hpa", ts: start + t))
     }
 }

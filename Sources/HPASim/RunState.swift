@@ -4,6 +4,7 @@ import Glibc
 import Autoscaler
 import JSON
 import Platform
+import Records
 
 /// One run's moving parts: the pods, the HPA's memory, and the lines said so far.
 ///
@@ -41,20 +42,10 @@ struct RunState {
         normalizer = ReplicaNormalizer(spec: config.hpa)
     }
 
-    func line(_ type: String, at t: Double) -> JSONObject {
-        let o = JSONObject()
-        o.set("ts", .real(start + t))
-        o.set("type", .string(type))
-        return o
-    }
+    func line(_ type: String, at t: Double) -> JSONObject { ScalingLine.object(type, ts: start + t) }
 
     func podLine(_ pod: Pod, _ event: String, at t: Double, initial: Bool = false) {
-        let o = line("pod", at: t)
-        o.set("pod", .string(pod.name))
-        o.set("event", .string(event))
-        o.set("at", .real(start + t))
-        if initial { o.set("initial", .bool(true)) }
-        emit(o)
+        emit(ScalingLine.pod(pod.name, event: event, at: start + t, ts: start + t, initial: initial))
     }
 
     mutating func addPod(at t: Double, initial: Bool = false) {
@@ -96,14 +87,11 @@ struct RunState {
     }
 
     func deploymentLine(at t: Double) {
-        let o = line("deployment", at: t)
-        o.set("name", .string(config.podPrefix))
-        o.set("spec_replicas", .integer(specReplicas))
-        o.set("replicas", .integer(pods.count))
-        o.set("ready", .integer(servingCount))
-        o.set("available", .integer(servingCount))
-        o.set("terminating", .integer(leaving.count))
-        emit(o)
+        // One revision throughout: every pod is up to date.
+        let fields = ScalingLine.deploymentFields(name: config.podPrefix, specReplicas: specReplicas, replicas: pods.count,
+                                                  updated: pods.count, ready: servingCount, available: servingCount,
+                                                  terminating: leaving.count)
+        emit(ScalingLine.stamped(fields, "deployment", ts: start + t))
     }
 
     /// One second of load, spread evenly over the Ready pods (a Service's connections,
@@ -116,12 +104,13 @@ struct RunState {
         }
         let n = Double(servingCount)
         let each = rate / n
-        let limit = config.cpuLimit * config.throttledShare
-        // The node's cores, shared when the pods want more than it has.
-        let wanted = n * (min(limit, Double(config.workers), (queue + each) * config.cpuPerRequest) + config.idleCPU)
-        let share = config.nodeCPU.map { wanted > $0 ? $0 / wanted : 1 } ?? 1
-        // A worker runs one request at a time on at most one core.
-        let done = min(queue + each, min(Double(config.workers), limit * share) / config.cpuPerRequest)
+        // What a pod's CPU allows: its limit (as CFS throttling lets it use), one core per
+        // worker, and its equal share of the node's cores when they run out — the pods
+        // are alike, so no pod can use more than the node divided among them.
+        let nodeShare = config.nodeCPU.map { Swift.max($0 / n - config.idleCPU, 0.001) } ?? .infinity
+        let cores = Swift.min(config.cpuLimit * config.throttledShare, Double(config.workers), nodeShare)
+        let capacity = cores / config.cpuPerRequest
+        let done = min(queue + each, capacity)
         queue += each - done
         var shed = 0.0
         if queue > Double(config.maxQueue) {
@@ -129,7 +118,7 @@ struct RunState {
             queue = Double(config.maxQueue)
         }
         perPodCPU += done * config.cpuPerRequest
-        let capacity = min(Double(config.workers), limit * share) / config.cpuPerRequest, waiting = queue, c = config
+        let waiting = queue, c = config
         func at(_ q: Double) -> Double {
             Self.latency(q, each: each, queue: waiting, cost: c.cpuPerRequest, sigma: c.costSigma, capacity: capacity,
                          workers: c.workers, maxQueue: c.maxQueue)
@@ -163,12 +152,8 @@ struct RunState {
                     pod.lastScrape = (t, cpu)
                     continue
                 }
-                let o = line("pod_metrics", at: t + 1)
-                o.set("pod", .string(pod.name))
-                o.set("sample_ts", .real(start + t))
-                o.set("window_s", .real(config.metricsResolution))
-                o.set("cpu_millicores", .real(Double(millis)))
-                emit(o)
+                emit(ScalingLine.podMetrics(pod: pod.name, sampleTs: start + t, windowSeconds: config.metricsResolution,
+                                            cpuMillicores: Double(millis), memoryBytes: nil, ts: start + t + 1))
             }
             pod.lastScrape = (t, cpu)
         }

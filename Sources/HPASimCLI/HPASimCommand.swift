@@ -47,7 +47,12 @@ struct HPASimCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("HPA maxReplicas (else 10).", valueName: "n")) var max: Int?
     @Option(help: ArgumentHelp("HPA CPU target, % of request (else 60).", valueName: "pct")) var target: Int?
     @Option(name: .customLong("scale-down-window"), help: ArgumentHelp("Scale-down stabilization window (else the overlay's 30s).", valueName: "duration")) var scaleDownWindow: DurationOption?
-    @Option(name: .customLong("sync-phase"), help: ArgumentHelp("Seconds into each 15 s period at which the HPA syncs.", valueName: "s")) var syncPhase = 7.5
+    @Option(name: .customLong("sync-period"), help: ArgumentHelp("The HPA controller's sync period (--horizontal-pod-autoscaler-sync-period).", valueName: "duration")) var syncPeriod = DurationOption(argument: "15s")!
+    @Option(name: .customLong("metrics-resolution"), help: ArgumentHelp("metrics-server's scrape interval and CPU window (--metric-resolution).", valueName: "duration")) var metricsResolution = DurationOption(argument: "15s")!
+    @Option(name: .customLong("metrics-lag"), help: ArgumentHelp("How old the newest CPU sample is when the HPA syncs.", valueName: "duration")) var metricsLag = DurationOption(argument: "6s")!
+    @Option(name: .customLong("ready-after"), help: ArgumentHelp("A new pod's time from created to Ready, drawn uniformly from MIN:MAX with --seed (it includes the readiness probe's period).", valueName: "min:max")) var readyAfter = DurationRangeOption(argument: "1s:3s")!
+    var syncPhase: Double { syncPhaseOption ?? syncPeriod.seconds / 2 }
+    @Option(name: .customLong("sync-phase"), help: ArgumentHelp("Seconds into each sync period at which the HPA syncs (default half the period).", valueName: "s")) var syncPhaseOption: Double?
     @Option(help: ArgumentHelp("Seed for the pods' start-up times.", valueName: "n")) var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Unix time the load starts at, for the lines' ts (default 2026-01-01T00:00:00Z; --replay: the records').", valueName: "seconds")) var start: Double = 1_767_225_600
     @Flag(name: .customLong("pod-metrics"), inversion: .prefixedNo, help: "Write each pod's CPU samples (pod_metrics lines; at thousands of pods they are most of the output).") var podMetrics = true
@@ -66,6 +71,15 @@ struct HPASimCommand: AsyncParsableCommand {
         if let nodeCPU, nodeCPU <= 0 { throw ValidationError("--node-cpu \(nodeCPU): expected cores above 0") }
         guard ["text", "json", "csv", "markdown"].contains(format) else { throw ValidationError("--format \(format): expected text, json, csv or markdown") }
         guard sloMs > 0 else { throw ValidationError("--slo-ms \(sloMs): expected ms above 0") }
+        guard syncPeriod.seconds >= 1, metricsResolution.seconds >= 1 else {
+            throw ValidationError("--sync-period and --metrics-resolution: expected at least 1s")
+        }
+        guard metricsLag.seconds < metricsResolution.seconds + syncPeriod.seconds else {
+            throw ValidationError("--metrics-lag \(metricsLag.text): expected less than a metrics window plus a sync period")
+        }
+        if let phase = syncPhaseOption, !(phase >= 0 && phase < syncPeriod.seconds) {
+            throw ValidationError("--sync-phase \(phase): expected 0 or more and less than the sync period")
+        }
         if svg != nil && sweep == nil { throw ValidationError("--svg draws a sweep: give --sweep too") }
     }
 
@@ -89,17 +103,27 @@ struct HPASimCommand: AsyncParsableCommand {
             return
         }
         if let compare {
-            let observed = try Self.timeline(compare)
-            // The controller's phase relative to the load is unknowable: show ten of them.
-            var fractions: [Double] = []
-            for phase in stride(from: 0.0, to: config.syncPeriod, by: config.syncPeriod / 10) {
+            let (observed, rescales) = try Self.timeline(compare)
+            func agreement(_ phase: Double) -> Agreement {
                 var sim = simulator(phase: phase)
                 sim.run { _ in }
-                let a = Agreement(predicted: sim.decisions, observed: observed, period: config.syncPeriod)
+                return Agreement(predicted: sim.decisions, observed: observed, period: config.syncPeriod)
+            }
+            func describe(_ a: Agreement) -> String {
+                "\(a.periodsAgreeing) of \(a.periods) sync periods agree within one period (\(Number.fixed(a.fraction * 100, 1)) %); rescales matched \(a.rescalesMatched) of \(a.rescales)"
+            }
+            // The controller's phase relative to the load is unknowable to a prediction: show ten of them,
+            // then the run's own, which its rescale times show.
+            var fractions: [Double] = []
+            for phase in stride(from: 0.0, to: config.syncPeriod, by: config.syncPeriod / 10) {
+                let a = agreement(phase)
                 fractions.append(a.fraction)
-                print("sync phase \(Number.fixed(phase, 1)) s: \(a.periodsAgreeing) of \(a.periods) sync periods agree within one period (\(Number.fixed(a.fraction * 100, 1)) %); rescales matched \(a.rescalesMatched) of \(a.rescales)")
+                print("sync phase \(Number.fixed(phase, 1)) s: \(describe(a))")
             }
             print("mean over phases: \(Number.fixed(fractions.reduce(0, +) / Double(fractions.count) * 100, 1)) % (\(Number.fixed(fractions.min()! * 100, 1))–\(Number.fixed(fractions.max()! * 100, 1)) %)")
+            if let own = Agreement.phase(ofRescalesAt: rescales, start: start - 60, period: config.syncPeriod) {
+                print("the run's own phase, \(Number.fixed(own, 1)) s (from its last_scale_time): \(describe(agreement(own)))")
+            }
             return
         }
         var sim = simulator(phase: syncPhase)
@@ -122,7 +146,7 @@ struct HPASimCommand: AsyncParsableCommand {
     func config() throws -> SimConfig {
         var manifest: Manifests?
         if let manifests {
-            let text = manifests == "-" ? Self.readAll(0) : SmallFile.read(manifests).map { String(decoding: $0, as: UTF8.self) }
+            let text = (manifests == "-" ? SmallFile.read(fd: 0) : SmallFile.read(manifests)).map { String(decoding: $0, as: UTF8.self) }
             guard let text else {
                 writeStderr("hpa-sim: --manifests \(manifests): cannot read it\n")
                 throw ExitCode(ExitStatus.usage)
@@ -145,6 +169,10 @@ struct HPASimCommand: AsyncParsableCommand {
         let threads = workers ?? env["INFER_WORKERS"].flatMap { Int($0) } ?? 0
         c.workers = threads > 0 ? threads : Swift.max(1, Int(c.cpuLimit.rounded(.up)))
         c.nodeCPU = nodeCPU
+        c.syncPeriod = syncPeriod.seconds
+        c.metricsResolution = metricsResolution.seconds
+        c.metricsLag = metricsLag.seconds
+        c.readyAfter = readyAfter.range
         var hpa = manifest?.hpa ?? c.hpa
         if let min { hpa.minReplicas = min }
         if let max { hpa.maxReplicas = max }
@@ -157,17 +185,6 @@ struct HPASimCommand: AsyncParsableCommand {
         c.seed = seed
         c.podMetricsLines = podMetrics
         return c
-    }
-
-    static func readAll(_ fd: Int32) -> String? {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0 { return nil }
-            if n == 0 { return String(decoding: bytes, as: UTF8.self) }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
     }
 
     /// The load: its start (Unix s), length (s) and rate at t s from its start.

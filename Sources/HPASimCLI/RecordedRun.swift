@@ -1,4 +1,5 @@
 import JSON
+import Kube
 import Platform
 import Records
 import ToolSupport
@@ -27,18 +28,24 @@ extension HPASimCommand {
         return (first, counts)
     }
 
-    /// (ts, desired_replicas) of each line that has both, in time order.
-    static func timeline(_ path: String) throws -> [(ts: Double, desired: Int)] {
+    /// (ts, desired_replicas) of each line that has both, in time order; and the distinct
+    /// `last_scale_time`s (Unix seconds as kube-watch writes them, or RFC 3339 as the API does).
+    static func timeline(_ path: String) throws -> (steps: [(ts: Double, desired: Int)], rescales: [Double]) {
         var out: [(ts: Double, desired: Int)] = []
+        var rescales = Set<Double>()
         try eachLine(path) { line in
             guard let o = try? JSONObject(parsing: line), let ts = o["ts"].number, case .integer(let d) = o["desired_replicas"] else { return }
             out.append((ts, d))
+            switch o["last_scale_time"] {
+            case .string(let text): if let t = KubeValues.time(text) { rescales.insert(t) }
+            case let value: if let t = value.number { rescales.insert(t) }
+            }
         }
         guard !out.isEmpty else {
             writeStderr("hpa-sim: \(path): no lines with ts and desired_replicas\n")
             throw ExitCode(ExitStatus.usage)
         }
-        return out.sorted { $0.ts < $1.ts }
+        return (out.sorted { $0.ts < $1.ts }, rescales.sorted())
     }
 
     static func eachLine(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {

@@ -64,12 +64,6 @@ struct SweepRow {
 }
 
 extension HPASimCommand {
-    static func write(_ text: String, to path: String) -> Bool {
-        guard let file = fopen(path, "w") else { return false }
-        let ok = text.utf8CString.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count - 1, file) == $0.count - 1 }
-        return fclose(file) == 0 && ok
-    }
-
     /// The sweep's rows in `format`, and the errno of an SVG that could not be written.
     func sweep(_ option: SweepOption, base: SimConfig, makeSim: (SimConfig) -> Simulator) -> (String, Int32?) {
         var quiet = base
@@ -81,8 +75,7 @@ extension HPASimCommand {
             return SweepRow(value: value, sim: sim, lead: 60, sloSeconds: sloMs / 1000)
         }
         let name = option.setting.rawValue
-        var svgError: Int32?
-        if let svg, !Self.write(SweepChart(setting: name, rows: rows, sloMs: sloMs).render(), to: svg) { svgError = errno }
+        let svgError = svg.flatMap { SmallFile.write(SweepChart(setting: name, rows: rows, sloMs: sloMs).render(), to: $0) }
         return (table(rows, name), svgError)
     }
 

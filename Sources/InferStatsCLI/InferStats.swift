@@ -59,8 +59,8 @@ struct InferStats: AsyncParsableCommand {
             let chart = SVGChart(title: Self.chartTitle(engine.totalReport()), points: engine.series,
                                  podNames: engine.pods.names, errorNames: engine.errors.names,
                                  scaling: engine.series.map { engine.scaling(at: $0.end) })
-            guard Self.write(chart.render(), to: svg) else {
-                writeStderr("infer-stats: \(svg): cannot write: \(String(cString: strerror(errno)))\n")
+            if let failure = SmallFile.write(chart.render(), to: svg) {
+                writeStderr("infer-stats: \(svg): cannot write: \(String(cString: strerror(failure)))\n")
                 throw ExitCode(ExitStatus.failure)
             }
         }
@@ -99,12 +99,6 @@ struct InferStats: AsyncParsableCommand {
             title += ", \(Report.label(tail.p)) \(Number.fixed(tail.ms, 1)) ms"
         }
         return title
-    }
-
-    static func write(_ text: String, to path: String) -> Bool {
-        guard let file = fopen(path, "w") else { return false }
-        let ok = text.utf8CString.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count - 1, file) == $0.count - 1 }
-        return fclose(file) == 0 && ok
     }
 }
 

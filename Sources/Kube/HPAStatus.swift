@@ -1,4 +1,5 @@
 import JSON
+import Records
 
 /// What kube-watch says about an HorizontalPodAutoscaler (autoscaling/v2): replicas,
 /// each metric against its target, the three conditions, the last scale time.
@@ -9,13 +10,9 @@ struct HPAStatus {
 
     /// The line's fields (no `ts` or `type`), also what decides if anything changed.
     func fields() -> JSONObject {
-        let f = JSONObject()
-        f.set("name", .string(hpa.name))
-        // desiredReplicas 0 before the first metrics means "not known yet".
-        f.set("desired_replicas", hpa.int("status", "desiredReplicas").map { .integer($0) } ?? .null)
-        f.set("current_replicas", .integer(hpa.int("status", "currentReplicas") ?? 0))
-        f.set("min_replicas", .integer(hpa.int("spec", "minReplicas") ?? 1))
-        f.set("max_replicas", .integer(hpa.int("spec", "maxReplicas") ?? 0))
+        let f = ScalingLine.hpaFields(name: hpa.name, desired: hpa.int("status", "desiredReplicas"),
+                                      current: hpa.int("status", "currentReplicas") ?? 0,
+                                      min: hpa.int("spec", "minReplicas") ?? 1, max: hpa.int("spec", "maxReplicas") ?? 0)
         let metrics = self.metrics()
         if let cpu = metrics.first(where: { $0.string("name") == "cpu" }) {
             f.copy("current_utilization_pct", from: cpu)
@@ -30,8 +27,7 @@ struct HPAStatus {
         for (type, key) in [("AbleToScale", "able_to_scale"), ("ScalingActive", "scaling_active"), ("ScalingLimited", "scaling_limited")] {
             guard let condition = hpa.condition(type) else { continue }
             let status = condition.string("status") == "True"
-            f.set(key, .bool(status))
-            f.set(key + "_reason", .string(condition.string("reason") ?? ""))
+            ScalingLine.setCondition(f, key, status: status, reason: condition.string("reason") ?? "")
             // Why scaling is not active is the one message worth a line (metrics missing).
             if type == "ScalingActive" && !status { f.set(key + "_message", .string(condition.string("message") ?? "")) }
         }
@@ -107,14 +103,5 @@ struct PodStages {
         if let deletion = time(pod.string("metadata", "deletionTimestamp")) {
             stages.append(("terminating", deletion - Double(pod.int("metadata", "deletionGracePeriodSeconds") ?? 0)))
         }
-    }
-
-    static func line(pod: String, stage: String, at: Double?, ts: Double, initial: Bool) -> JSONObject {
-        let line = ScalingLines.line("pod", ts: ts)
-        line.set("pod", .string(pod))
-        line.set("event", .string(stage))
-        line.set("at", at.map { .real($0) } ?? .null)
-        if initial { line.set("initial", .bool(true)) }
-        return line
     }
 }

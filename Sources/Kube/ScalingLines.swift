@@ -1,4 +1,5 @@
 import JSON
+import Records
 
 /// kube-watch's lines (infer-records(5), "Scaling lines"): what the autoscaler, the
 /// Deployment, its pods and the metrics API did, one JSON object per change, each
@@ -15,14 +16,6 @@ public struct ScalingLines {
 
     public init() {}
 
-    /// A line of `type` at `ts`, the caller's fields to follow.
-    static func line(_ type: String, ts: Double) -> JSONObject {
-        let line = JSONObject()
-        line.set("ts", .real(ts))
-        line.set("type", .string(type))
-        return line
-    }
-
     /// Lines for an HPA object seen at `ts`: one when its status changed.
     public mutating func hpa(_ new: JSONObject?, ts: Double) -> [JSONObject] {
         guard let new else { return [] }
@@ -30,24 +23,22 @@ public struct ScalingLines {
         let key = fields.serialized()
         guard lastHPA[new.name] != key else { return [] }
         lastHPA[new.name] = key
-        return [Self.stamped(fields, "hpa", ts: ts)]
+        return [ScalingLine.stamped(fields, "hpa", ts: ts)]
     }
 
     /// Lines for the scale target: one when its replica counts changed.
     public mutating func deployment(_ new: JSONObject?, ts: Double) -> [JSONObject] {
         guard let new else { return [] }
-        let fields = JSONObject()
-        fields.set("name", .string(new.name))
-        fields.set("spec_replicas", .integer(new.int("spec", "replicas") ?? 1))
         // The API server leaves out counts that are zero.
-        for (key, path) in [("replicas", "replicas"), ("updated", "updatedReplicas"), ("ready", "readyReplicas"),
-                            ("available", "availableReplicas"), ("terminating", "terminatingReplicas")] {
-            fields.set(key, .integer(new.int("status", path) ?? 0))
-        }
+        func count(_ path: String) -> Int { new.int("status", path) ?? 0 }
+        let fields = ScalingLine.deploymentFields(name: new.name, specReplicas: new.int("spec", "replicas") ?? 1,
+                                                  replicas: count("replicas"), updated: count("updatedReplicas"),
+                                                  ready: count("readyReplicas"), available: count("availableReplicas"),
+                                                  terminating: count("terminatingReplicas"))
         let key = fields.serialized()
         guard lastDeployment[new.name] != key else { return [] }
         lastDeployment[new.name] = key
-        return [Self.stamped(fields, "deployment", ts: ts)]
+        return [ScalingLine.stamped(fields, "deployment", ts: ts)]
     }
 
     /// Lines for a pod: one per lifecycle stage it reached since last seen (created,
@@ -56,19 +47,19 @@ public struct ScalingLines {
     public mutating func pod(old: JSONObject?, new: JSONObject?, initial: Bool, ts: Double) -> [JSONObject] {
         guard let new else {
             guard let old, podStages.removeValue(forKey: old.name) != nil else { return [] }
-            return [PodStages.line(pod: old.name, stage: "deleted", at: nil, ts: ts, initial: false)]
+            return [ScalingLine.pod(old.name, event: "deleted", at: nil, ts: ts)]
         }
         let reached = PodStages(new)
         let before = podStages[new.name] ?? []
         var lines: [JSONObject] = []
         for (stage, at) in reached.stages where !before.contains(stage) {
-            let line = PodStages.line(pod: new.name, stage: stage, at: at, ts: ts, initial: initial)
+            let line = ScalingLine.pod(new.name, event: stage, at: at, ts: ts, initial: initial)
             if stage == "scheduled", let node = new.string("spec", "nodeName") { line.set("node", .string(node)) }
             lines.append(line)
         }
         var now = Set(reached.stages.map(\.stage))
         if before.contains("ready") && !now.contains("ready") {
-            lines.append(PodStages.line(pod: new.name, stage: "unready", at: reached.readyChanged, ts: ts, initial: initial))
+            lines.append(ScalingLine.pod(new.name, event: "unready", at: reached.readyChanged, ts: ts, initial: initial))
         }
         now.formUnion(before.subtracting(["ready"]))  // a stage once reached stays reached, but Ready can come again
         podStages[new.name] = now
@@ -81,16 +72,11 @@ public struct ScalingLines {
         for item in items {
             guard let sample = item.string("timestamp").flatMap(KubeValues.time), sample > lastSample[item.name] ?? -1 else { continue }
             lastSample[item.name] = sample
-            let line = Self.line("pod_metrics", ts: ts)
-            line.set("pod", .string(item.name))
-            line.set("sample_ts", .real(sample))
-            if let window = item.string("window").flatMap(Self.seconds) { line.set("window_s", .real(window)) }
             let containers = item.objects("containers")
             let cpu = containers.compactMap { $0.string("usage", "cpu").flatMap(KubeValues.quantity) }.reduce(0, +)
             let memory = containers.compactMap { $0.string("usage", "memory").flatMap(KubeValues.quantity) }.reduce(0, +)
-            line.set("cpu_millicores", .real((cpu * 1e6).rounded() / 1e3))
-            line.set("memory_bytes", .integer(Int(memory)))
-            lines.append(line)
+            lines.append(ScalingLine.podMetrics(pod: item.name, sampleTs: sample, windowSeconds: item.string("window").flatMap(Self.seconds),
+                                                cpuMillicores: (cpu * 1e6).rounded() / 1e3, memoryBytes: Int(memory), ts: ts))
         }
         return lines
     }
@@ -105,13 +91,9 @@ public struct ScalingLines {
         guard lastEvent[uid] != key else { return [] }
         lastEvent[uid] = key
         guard !initial else { return [] }
-        let line = Self.line("hpa_event", ts: ts)
-        line.set("name", .string(new.string("involvedObject", "name") ?? ""))
-        line.set("reason", .string(new.string("reason") ?? ""))
-        line.set("event_type", .string(new.string("type") ?? ""))
         let message = new.string("message") ?? ""
-        line.set("message", .string(message))
-        if let size = Self.newSize(message) { line.set("new_size", .integer(size)) }
+        let line = ScalingLine.hpaEvent(name: new.string("involvedObject", "name") ?? "", reason: new.string("reason") ?? "",
+                                        eventType: new.string("type") ?? "", message: message, newSize: Self.newSize(message), ts: ts)
         if let count = new.int("count") { line.set("count", .integer(count)) }
         if let last = new.string("lastTimestamp").flatMap(KubeValues.time) { line.set("at", .real(last)) }
         return [line]
@@ -120,15 +102,9 @@ public struct ScalingLines {
     /// A line saying a watch or poll of `what` failed and is being retried, so a gap
     /// in the other lines is visible as one.
     public static func problem(_ what: String, _ message: String, ts: Double) -> JSONObject {
-        let line = line("watch_error", ts: ts)
+        let line = ScalingLine.object("watch_error", ts: ts)
         line.set("watch", .string(what))
         line.set("message", .string(message))
-        return line
-    }
-
-    static func stamped(_ fields: JSONObject, _ type: String, ts: Double) -> JSONObject {
-        let line = Self.line(type, ts: ts)
-        for key in fields.keys { line.copy(key, from: fields) }
         return line
     }
 

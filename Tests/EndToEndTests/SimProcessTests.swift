@@ -75,9 +75,34 @@ import Testing
         let mean = result.stdout.split(separator: "\n").first { $0.hasPrefix("mean over phases: ") }
         let value = mean.flatMap { Double($0.dropFirst("mean over phases: ".count).prefix { $0 != " " }) }
         #expect((value ?? 0) >= 85, "\(result.stdout)")
+        // At the run's own phase, read from its lastScaleTime: every period and every rescale.
+        let own = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("the run's own phase, ") }, "\(result.stdout)")
+        #expect(own.contains("17 of 17 sync periods") && own.contains("rescales matched 4 of 4"), "\(own)")
     }
 
-    @Test(arguments: [["--min", "0"], ["--replay", "/nonexistent"], ["--steps", "fast"], ["--node-cpu", "0"]])
+    /// The cluster's timings are flags: start-up to Ready drawn from its range, and the
+    /// HPA's lines one sync period apart.
+    @Test func clusterTimingsAreFlags() throws {
+        let run = try Tools.run("hpa-sim", ["--qps", "30", "--seconds", "120s", "--ready-after", "10s:20s", "--sync-period", "30s"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = try run.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        func at(_ o: [String: Any]) -> Double { (o["at"] as? NSNumber)?.doubleValue ?? .nan }
+        let pods = lines.filter { $0["type"] as? String == "pod" && $0["initial"] == nil }
+        let created = Dictionary(pods.filter { $0["event"] as? String == "created" }.map { ($0["pod"] as! String, at($0)) }, uniquingKeysWith: min)
+        let delays = pods.filter { $0["event"] as? String == "ready" }.map { at($0) - (created[$0["pod"] as! String] ?? .nan) }
+        #expect(!delays.isEmpty && delays.allSatisfy { $0 >= 10 && $0 <= 20 }, "\(delays)")
+        let events = lines.filter { $0["type"] as? String == "hpa_event" }.compactMap { ($0["ts"] as? NSNumber)?.doubleValue }
+        #expect(events.count >= 2 && zip(events, events.dropFirst()).allSatisfy { ($1 - $0).truncatingRemainder(dividingBy: 30) == 0 }, "\(events)")
+    }
+
+    /// The lines on a full disk: an error and exit 1, not a silent 0.
+    @Test func aFullDiskIsAnError() throws {
+        let result = try Tools.bash(#""$0" --qps 30 --seconds 600s >/dev/full"#, [Tools.path("hpa-sim")])
+        #expect(result.status == 1 && result.stderr.contains("hpa-sim: stdout: cannot write: No space left on device"), "\(result.status) \(result.stderr)")
+    }
+
+    @Test(arguments: [["--min", "0"], ["--replay", "/nonexistent"], ["--steps", "fast"], ["--node-cpu", "0"],
+                            ["--ready-after", "3s:1s"], ["--sync-phase", "15"], ["--metrics-lag", "40s"]])
     func unusableInputExits2(arguments: [String]) throws {
         let result = try Tools.run("hpa-sim", arguments)
         #expect(result.status == 2, "\(arguments): \(result.stderr)")
