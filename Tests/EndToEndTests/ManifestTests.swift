@@ -107,6 +107,25 @@ struct ManifestTests {
         #expect(Self.path(job, "metadata", "namespace") as? String == "k8s-inference-sim")
     }
 
+    /// kube-watch in the cluster runs on the service account its Role is bound to, as
+    /// the image's user, and watches the dev overlay's HPA.
+    @Test func watchJobRunsOnItsRole() throws {
+        let objects = try Self.render("k8s/jobs/watch")
+        let job = try #require(Self.object(objects, "Job"))
+        let binding = try #require(Self.object(objects, "RoleBinding"))
+        let role = try #require(Self.object(objects, "Role"))
+        let account = Self.path(job, "spec", "template", "spec", "serviceAccountName") as? String
+        #expect(account == "dev-kube-watch" && Self.path(Self.object(objects, "ServiceAccount"), "metadata", "name") as? String == account)
+        #expect(Self.path(binding, "subjects", "0", "name") as? String == account)
+        #expect(Self.path(binding, "roleRef", "name") as? String == Self.path(role, "metadata", "name") as? String)
+        #expect(Self.path(job, "spec", "template", "spec", "securityContext", "runAsUser") as? Int == 10001)
+        let command = Self.path(job, "spec", "template", "spec", "containers", "0", "command") as? [String] ?? []
+        let env = Self.path(job, "spec", "template", "spec", "containers", "0", "env") as? [[String: Any]] ?? []
+        #expect(command.first == "kube-watch" && command.contains("$(TARGET)"), "\(command)")
+        #expect(env.contains { $0["name"] as? String == "TARGET" && $0["value"] as? String == "hpa/dev-inference-sim" })
+        for object in objects { #expect(Self.path(object, "metadata", "namespace") as? String == "k8s-inference-sim") }
+    }
+
     @Test func kindMapsTheNodePortToTheHost() throws {
         let cluster = try #require(try Yams.load(yaml: String(contentsOfFile: Tools.root + "/k8s/kind/cluster.yaml", encoding: .utf8)) as? [String: Any])
         #expect(cluster["name"] as? String == "k8s-inference-sim")

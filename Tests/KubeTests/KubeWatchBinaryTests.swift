@@ -3,6 +3,7 @@ import JSON
 @testable import Kube
 import TestSupport
 import Testing
+import YAMLTree
 
 /// The kube-watch binary, as an ordinary user, against the test API server: lines on
 /// stdout, --seconds and SIGINT end it with everything written, exit statuses.
@@ -97,5 +98,48 @@ import Testing
         #expect(full.stderr.contains("kube-watch: stdout: cannot write: No space left on device"), "\(full.stderr)")
         let usage = try B.run(["pod/x", "--kubeconfig", right], tool: "kube-watch")
         #expect(usage.status == 2 && usage.stderr.contains("expected hpa/NAME or deployment/NAME"), "\(usage.stderr)")
+    }
+
+    /// The Role that k8s/jobs/watch gives kube-watch in a cluster allows every request
+    /// kube-watch makes — checked against the requests it really made of the test API
+    /// server, so a new watch without its rule fails here rather than with a 403 in a
+    /// cluster — and nothing it does not need (no write verbs).
+    @Test func theInClusterRoleAllowsWhatItAsks() async throws {
+        let server = try await Self.server()
+        defer { Task { await server.close() } }
+        let folder = B.Folder()
+        let config = folder.write("config", B.kubeconfig(server: server.url, user: "    token: s3cret"))
+        let result = try B.run(["hpa/dev-inference-sim", "--kubeconfig", config, "--seconds", "3s"], tool: "kube-watch")
+        #expect(result.status == 0, "\(result.stderr)")
+
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        let rbac = try String(contentsOfFile: parts.joined(separator: "/") + "/k8s/jobs/watch/rbac.yaml", encoding: .utf8)
+        let role = try #require(try YAMLNode.parseAll(rbac).first { $0["kind"]?.string == "Role" })
+        let rules = (role["rules"]?.items ?? []).map { rule in
+            (groups: Set(rule["apiGroups"]?.items.compactMap(\.string) ?? []), resources: Set(rule["resources"]?.items.compactMap(\.string) ?? []),
+             verbs: Set(rule["verbs"]?.items.compactMap(\.string) ?? []))
+        }
+        #expect(!rules.isEmpty && rules.allSatisfy { $0.verbs.isSubset(of: ["get", "list", "watch"]) }, "read-only: \(rules)")
+
+        // /api/v1/namespaces/NS/RESOURCE[/NAME] or /apis/GROUP/VERSION/namespaces/NS/RESOURCE[/NAME].
+        var asked = Set<String>()
+        for request in server.seen {
+            let segments = request.path.split(separator: "/").map(String.init)
+            guard let ns = segments.firstIndex(of: "namespaces"), ns + 2 < segments.count else {
+                Issue.record("not a namespaced request: \(request.path)")
+                continue
+            }
+            let group = segments[0] == "api" ? "" : segments[1]
+            let resource = segments[ns + 2]
+            let verb = request.isWatch ? "watch" : (ns + 3 < segments.count ? "get" : "list")
+            asked.insert("\(verb) \(group)/\(resource)")
+            #expect(rules.contains { $0.groups.contains(group) && $0.resources.contains(resource) && $0.verbs.contains(verb) },
+                    "the Role does not allow \(verb) on \(group.isEmpty ? "core" : group)/\(resource) (\(request.path))")
+        }
+        // Everything kube-watch reads was asked for in three seconds.
+        #expect(asked.isSuperset(of: ["list autoscaling/horizontalpodautoscalers", "watch autoscaling/horizontalpodautoscalers",
+                                      "list apps/deployments", "watch apps/deployments", "list /pods", "watch /pods",
+                                      "list /events", "watch /events", "list metrics.k8s.io/pods"]), "\(asked.sorted())")
     }
 }
