@@ -54,6 +54,28 @@ public struct Workload: Sendable {
         }
     }
 
+    /// One token of a generation run token by token, burning `cpuBudgetNanos` of this
+    /// thread's CPU (at least one forward pass). Returns the token and the CPU used (s).
+    public func step(_ decoder: inout Model.Decoder, cpuBudgetNanos: UInt64) -> (token: Int, cpuSeconds: Double) {
+        let checkEvery = max(1, Int(calibration.passesPerMs / 20))
+        let cpu = CPUClock.threadNanos()
+        let token = decoder.next(model) { done in
+            done % checkEvery != 0 || CPUClock.threadNanos() - cpu < cpuBudgetNanos
+        }
+        return (token, Double(CPUClock.threadNanos() - cpu) / 1e9)
+    }
+
+    /// A prompt's prefill: forward passes over the generation's state until this thread
+    /// has used `cpuBudgetNanos`, producing no token. Returns the CPU used (s).
+    public func prefill(_ decoder: inout Model.Decoder, cpuBudgetNanos: UInt64) -> Double {
+        let checkEvery = max(1, Int(calibration.passesPerMs / 20))
+        let cpu = CPUClock.threadNanos()
+        decoder.burn(model) { done in
+            done % checkEvery != 0 || CPUClock.threadNanos() - cpu < cpuBudgetNanos
+        }
+        return Double(CPUClock.threadNanos() - cpu) / 1e9
+    }
+
     /// Runs exactly `passes` forward passes, spread evenly over the tokens.
     public func run(input: some Collection<UInt8>, tokens: Int, passes total: Int) -> Result {
         let each = total / max(tokens, 1)

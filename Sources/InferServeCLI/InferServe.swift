@@ -20,6 +20,8 @@ struct InferServe: AsyncParsableCommand {
         discussion: """
             POST /infer (or GET /infer) runs a small deterministic model forward pass that costs \
             --work-ms CPU milliseconds per token; /healthz, /readyz and /metrics (Prometheus) beside it. \
+            POST /v1/completions and /v1/chat/completions speak the OpenAI API, streamed with stream: true, \
+            each token costing --work-ms on the same compute threads; GET /v1/models lists --model-name. \
             Every option is also read from the environment variable shown; a flag wins.
             """,
         version: InferServer.version
@@ -34,6 +36,9 @@ struct InferServe: AsyncParsableCommand {
     @Option(name: .customLong("error-rate"), help: ArgumentHelp(ServerConfig.help("error-rate"))) var errorRate: String?
     @Option(help: ArgumentHelp(ServerConfig.help("workers"))) var workers: String?
     @Option(name: .customLong("max-queue"), help: ArgumentHelp(ServerConfig.help("max-queue"))) var maxQueue: String?
+    @Option(name: .customLong("model-name"), help: ArgumentHelp(ServerConfig.help("model-name"))) var modelName: String?
+    @Option(name: .customLong("prefill-ms"), help: ArgumentHelp(ServerConfig.help("prefill-ms"))) var prefillMs: String?
+    @Option(name: .customLong("max-batch"), help: ArgumentHelp(ServerConfig.help("max-batch"))) var maxBatch: String?
     @Option(name: .customLong("max-body"), help: ArgumentHelp(ServerConfig.help("max-body"))) var maxBody: String?
     @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(ServerConfig.help("idle-timeout"))) var idleTimeout: String?
     @Option(name: .customLong("max-connection-age"), help: ArgumentHelp(ServerConfig.help("max-connection-age"))) var maxConnectionAge: String?
@@ -46,7 +51,7 @@ struct InferServe: AsyncParsableCommand {
         let pairs: [(String, String?)] = [
             ("host", host), ("port", port), ("work-ms", workMs), ("tokens", tokens), ("max-tokens", maxTokens),
             ("jitter", jitter), ("error-rate", errorRate), ("workers", workers), ("max-queue", maxQueue),
-            ("max-body", maxBody), ("idle-timeout", idleTimeout), ("max-connection-age", maxConnectionAge),
+            ("model-name", modelName), ("prefill-ms", prefillMs), ("max-batch", maxBatch), ("max-body", maxBody), ("idle-timeout", idleTimeout), ("max-connection-age", maxConnectionAge),
             ("drain-seconds", drainSeconds),
             ("log-level", logLevel), ("access-log", accessLog.map { String($0) }),
         ]

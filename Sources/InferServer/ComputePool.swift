@@ -47,6 +47,13 @@ public final class ComputePool: Sendable {
         }
     }
 
+    /// Runs `work` on a pool thread without admission: one token of a generation that
+    /// `GenerationSlots` admitted. Such steps queue with the other work first come first
+    /// served, so generations interleave token by token.
+    public func step<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
+        try await threads.runIfActive(work)
+    }
+
     public func shutdown() async {
         try? await threads.shutdownGracefully()
     }

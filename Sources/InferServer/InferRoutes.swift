@@ -15,18 +15,19 @@ struct InferRoutes: Sendable {
     let metrics: ServerMetrics
     let pod: String
     let ids: RequestIDs
+    let slots: GenerationSlots
 
     /// Routes with the methods they allow; the metrics label for any other path is "other".
     static let allowed: [(path: String, methods: [HTTPRequest.Method])] = [
         ("/infer", [.get, .post]), ("/healthz", [.get]), ("/readyz", [.get]), ("/metrics", [.get]),
-    ]
+    ] + OpenAIRoutes.routes
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in Self.json(.ok, Self.healthBuffer) }
         router.get("/readyz") { _, _ in readyz() }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.render(pool: pool))))
+                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.render(pool: pool, slots: slots))))
         }
         router.get("/infer") { request, _ in
             try await infer(input: request.uri.queryParameters.get("input").map { Array($0.utf8) } ?? [],

@@ -19,7 +19,8 @@ public struct InferServer: Sendable {
     public let config: ServerConfig
     public let state = ServerState()
     public let pool: ComputePool
-    public let metrics = ServerMetrics(version: InferServer.version)
+    public let metrics: ServerMetrics
+    let slots: GenerationSlots
     public let pod: String
     let logger: Logger
 
@@ -31,6 +32,8 @@ public struct InferServer: Sendable {
             ? config.workers
             : CPUQuota.workers(quota: CPUQuota.detect(), cores: CPUQuota.onlineCores())
         pool = ComputePool(workers: workers, maxQueue: config.maxQueue)
+        slots = GenerationSlots(maxRunning: config.maxBatch, maxWaiting: config.maxQueue)
+        metrics = ServerMetrics(version: InferServer.version, modelName: config.modelName)
         pod = environment["POD_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? InferServer.hostname()
     }
 
@@ -39,8 +42,11 @@ public struct InferServer: Sendable {
     public func buildApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: ServerMiddleware(metrics: metrics, pod: pod, accessLog: config.accessLog ? logger : nil))
-        let routes = InferRoutes(config: config, state: state, pool: pool, metrics: metrics, pod: pod, ids: RequestIDs())
+        let ids = RequestIDs()
+        let routes = InferRoutes(config: config, state: state, pool: pool, metrics: metrics, pod: pod, ids: ids, slots: slots)
         routes.register(on: router)
+        OpenAIRoutes(config: config, state: state, pool: pool, slots: slots, metrics: metrics, generation: metrics.generation!, ids: ids)
+            .register(on: router)
         let (metrics, pod, logger) = (self.metrics, self.pod, self.logger)
         let idle = Duration.milliseconds(Int64(config.idleTimeout * 1000))
         let server: HTTPServerBuilder

@@ -20,6 +20,12 @@ public struct ServerConfig: Sendable, Equatable {
     public var workers = 0
     /// Requests admitted beyond the busy workers before shedding with 503.
     public var maxQueue = 32
+    /// The model name the OpenAI endpoints serve (and require in requests).
+    public var modelName = "sim-mlp-2x128"
+    /// CPU milliseconds of prefill per prompt token (OpenAI endpoints).
+    public var prefillMs = 0.5
+    /// Generations decoding at once, interleaved token by token; more wait in the queue.
+    public var maxBatch = 32
     public var maxBody = 1 << 20
     public var idleTimeout = 30.0
     /// Seconds after which a keep-alive connection is closed after its next response,
@@ -78,6 +84,13 @@ public struct ServerConfig: Sendable, Equatable {
         },
         .init("max-queue", "Requests queued beyond busy workers before 503", show: { String($0.maxQueue) }) { c, v in
             c.maxQueue = try integer(v, "max-queue", 0...1_000_000)
+        },
+        .init("model-name", "Model name the OpenAI endpoints serve", show: { $0.modelName }) { c, v in c.modelName = try nonEmpty(v, "model-name") },
+        .init("prefill-ms", "CPU milliseconds of prefill per prompt token (OpenAI endpoints)", show: { format($0.prefillMs) }) { c, v in
+            c.prefillMs = try number(v, "prefill-ms", 0...60_000)
+        },
+        .init("max-batch", "Generations decoding at once, interleaved token by token; more wait in --max-queue", show: { String($0.maxBatch) }) { c, v in
+            c.maxBatch = try integer(v, "max-batch", 1...100_000)
         },
         .init("max-body", "Largest request body in bytes; more is 413", show: { String($0.maxBody) }) { c, v in
             c.maxBody = try integer(v, "max-body", 1...(1 << 30))

@@ -14,13 +14,15 @@ public final class ServerMetrics: Sendable {
     private let inFlight: CoreMetrics.Gauge
     private let queueDepth: CoreMetrics.Gauge
     private let workers: CoreMetrics.Gauge
+    /// The OpenAI face's vLLM-named metrics, in the same registry.
+    let generation: GenerationMetrics?
 
     private struct RouteStatus: Hashable {
         let route: String
         let status: Int
     }
 
-    public init(version: String) {
+    public init(version: String, modelName: String? = nil) {
         var factory = PrometheusMetricsFactory(registry: registry)
         // Buckets from a cheap probe (~50 µs) to a request stuck behind a long queue.
         factory.defaultDurationHistogramBuckets = [
@@ -35,6 +37,8 @@ public final class ServerMetrics: Sendable {
         queueDepth = CoreMetrics.Gauge(label: "infer_queue_depth", factory: factory)
         workers = CoreMetrics.Gauge(label: "infer_compute_workers", factory: factory)
         CoreMetrics.Gauge(label: "infer_build_info", dimensions: [("version", version)], factory: factory).record(1)
+        let registry = self.registry
+        generation = modelName.map { GenerationMetrics(registry: registry, model: $0) }
     }
 
     /// Counts a finished request and its latency. `route` must come from a fixed set
@@ -62,7 +66,9 @@ public final class ServerMetrics: Sendable {
     public func recordWork(cpuSeconds: Double) { workCPU.increment(by: cpuSeconds) }
 
     /// The Prometheus text exposition, with the pool's gauges read just now.
-    public func render(pool: ComputePool) -> [UInt8] {
+    func render(pool: ComputePool, slots: GenerationSlots) -> [UInt8] {
+        let (running, waiting) = slots.counts
+        generation?.requests(running: running, waiting: waiting)
         inFlight.record(pool.inFlight)
         queueDepth.record(pool.queueDepth)
         workers.record(pool.workers)

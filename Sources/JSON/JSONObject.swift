@@ -91,6 +91,13 @@ public final class JSONObject: @unchecked Sendable {
         }
     }
 
+    /// The elements of the array at `key` (objects and arrays among them as `.nested`);
+    /// nil when it is missing or not an array.
+    public func array(_ key: String) -> [JSONValue]? {
+        guard let array = json_object_get(root, key), array.pointee.type == JSON_ARRAY else { return nil }
+        return (0..<json_array_size(array)).map { JSONObject.decode(json_array_get(array, $0)) }
+    }
+
     /// The scalar at a path of keys through nested objects, e.g. ["status", "replicas"].
     public subscript(path: [String]) -> JSONValue {
         guard let last = path.last else { return .missing }

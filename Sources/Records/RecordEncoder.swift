@@ -1,9 +1,9 @@
-import CJansson
+import JSON
 
 /// Writes records as JSON lines. The record's shape is fixed, so numbers are
 /// formatted here directly (fixed-point, µs precision) instead of building a jansson
 /// tree per line: at 10,000 records/s that tree would cost more than the request.
-/// Strings that need escaping (rare: pod names are DNS labels) go through jansson.
+/// Strings that need escaping (rare: pod names are DNS labels) go through jansson (JSONText).
 public enum RecordEncoder {
     /// Appends `record` and a newline to `out`.
     public static func append(_ record: Record, to out: inout [UInt8]) {
@@ -66,28 +66,6 @@ public enum RecordEncoder {
         }
     }
 
-    static func appendString(_ value: String?, to out: inout [UInt8]) {
-        guard let value else {
-            out.append(contentsOf: "null".utf8)
-            return
-        }
-        let plain = value.utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 < 0x7F }
-        if plain {
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: value.utf8)
-            out.append(UInt8(ascii: "\""))
-            return
-        }
-        guard let json = json_string_nocheck(value) else {
-            out.append(contentsOf: "null".utf8)
-            return
-        }
-        defer { json_decref(json) }
-        let flags = Int(JSON_ENCODE_ANY)
-        let size = json_dumpb(json, nil, 0, flags)
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            count = buffer.withMemoryRebound(to: CChar.self) { json_dumpb(json, $0.baseAddress, size, flags) }
-        }
-        out.append(contentsOf: bytes)
-    }
+    static func appendString(_ value: String?, to out: inout [UInt8]) { JSONText.appendString(value, to: &out) }
+
 }

@@ -78,4 +78,35 @@ import Testing
         var a = SplitMix64(seed: 42), b = SplitMix64(seed: 42)
         #expect((0..<5).map { _ in a.next() } == (0..<5).map { _ in b.next() })
     }
+
+    /// Token by token (as the OpenAI endpoints run it) gives what one call gives.
+    @Test func decoderStepsMatchGenerate() {
+        let model = Model()
+        let input = Array("interleave me".utf8)
+        let whole = model.generate(input: input, tokens: 12) { _ in 3 }
+        var decoder = Model.Decoder(model: model, input: input)
+        let stepped = (0..<12).map { _ in decoder.next(model) { $0 < 3 } }
+        #expect(stepped == whole && decoder.produced == 12)
+        // A seed changes the start; sampling with a temperature is seeded too.
+        var seeded = Model.Decoder(model: model, input: input, seed: 9, temperature: 0.8)
+        var again = Model.Decoder(model: model, input: input, seed: 9, temperature: 0.8)
+        let a = (0..<12).map { _ in seeded.next(model) { _ in false } }, b = (0..<12).map { _ in again.next(model) { _ in false } }
+        #expect(a == b && a != whole)
+    }
+
+    /// Words and punctuation, long words in pieces of eight, chats with their overhead.
+    @Test func promptTokensCountWordsAndPunctuation() {
+        #expect(PromptTokens.count("Hello, world!") == 4)
+        #expect(PromptTokens.count("Say this is a test") == 5)
+        #expect(PromptTokens.count("") == 0 && PromptTokens.count("   \n\t") == 0)
+        #expect(PromptTokens.count("internationalization") == 3)  // 20 letters
+        #expect(PromptTokens.count("don't stop") == 4)  // don ' t stop
+        #expect(PromptTokens.count("naïve café") == 2)
+        #expect(PromptTokens.count(messages: ["You are a helpful assistant.", "Hello!"]) == 3 + (3 + 7) + (3 + 2))
+    }
+
+    @Test func piecesReadAsWords() {
+        #expect(Model.piece(0) == " ba" && Model.piece(1) == "be" && Model.piece(8) == " da")
+        #expect((0..<128).allSatisfy { Model.piece($0).utf8.allSatisfy { $0 == 0x20 || (0x61...0x7A).contains($0) } })
+    }
 }
