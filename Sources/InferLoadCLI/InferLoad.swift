@@ -12,6 +12,9 @@ import Glibc
 
 extension ArrivalSchedule.Arrival: ExpressibleByArgument {}
 
+/// What requests speak: infer-serve's /infer, or the OpenAI API's completions.
+enum API: String, CaseIterable, ExpressibleByArgument { case infer, openai }
+
 /// infer-load: open-loop HTTP load, one JSON record per request on stdout.
 struct InferLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,6 +47,15 @@ struct InferLoad: AsyncParsableCommand {
     @Option(help: "Seconds before a request (or its connect) is recorded as a timeout.") var timeout: Double = 10
     @Option(help: "Seconds in-flight requests may take to finish after SIGINT/SIGTERM.") var grace: Double = 5
     @Flag(help: "No progress line and no summary on stderr.") var quiet = false
+    @Option(help: ArgumentHelp("infer (infer-serve's /infer) or openai (chat completions at /v1/chat/completions, or completions with --path /v1/completions).",
+                               valueName: "api")) var api: API = .infer
+    @Option(help: ArgumentHelp("With --api openai: the model to name.", valueName: "name")) var model = "sim-mlp-2x128"
+    @Option(name: .customLong("prompt-tokens"), help: ArgumentHelp("With --api openai: prompt length in tokens, N or MIN:MAX (uniform).", valueName: "dist"))
+    var promptTokens = "64"
+    @Option(name: .customLong("max-tokens"), help: ArgumentHelp("With --api openai: max_tokens per request, N or MIN:MAX (uniform).", valueName: "dist"))
+    var maxTokens = "32"
+    @Flag(help: "With --api openai: stream the tokens (server-sent events); records get time to first token and inter-token gaps.")
+    var stream = false
 
     func plan() throws(ParseError) -> LoadPlan {
         guard qps > 0, qps.isFinite, qps <= 1_000_000 else { throw ParseError("--qps \(qps): expected a rate above 0, at most 1000000") }
@@ -59,8 +71,19 @@ struct InferLoad: AsyncParsableCommand {
             guard let bytes = SmallFile.read(bodyFile) else { throw ParseError("--body-file \(bodyFile): cannot read it") }
             payload = bytes
         }
-        let target = try Target(url: host, path: path, method: method ?? (payload.isEmpty ? "GET" : "POST"),
-                                headers: header, body: payload)
+        var completions: CompletionLoad?
+        if api == .openai {
+            if !payload.isEmpty { throw ParseError("--api openai makes each request's body: --body and --body-file do not apply") }
+            if let method, method.uppercased() != "POST" { throw ParseError("--api openai sends POST, not \(method)") }
+            let chosen = path ?? "/v1/chat/completions"
+            completions = CompletionLoad(endpoint: CompletionLoad.endpoint(forPath: chosen), model: model,
+                                         promptTokens: try TokenCount(promptTokens, flag: "prompt-tokens"),
+                                         maxTokens: try TokenCount(maxTokens, flag: "max-tokens"), stream: stream, seed: seed)
+        } else if stream {
+            throw ParseError("--stream needs --api openai")
+        }
+        let target = try Target(url: host, path: api == .openai ? (path ?? "/v1/chat/completions") : path,
+                                method: api == .openai ? "POST" : method ?? (payload.isEmpty ? "GET" : "POST"), headers: header, body: payload)
         let profile: RateProfile
         if let steps {
             if rampTo != nil { throw ParseError("--steps and --ramp-to: give one of them") }
@@ -72,7 +95,8 @@ struct InferLoad: AsyncParsableCommand {
             profile = .constant(qps: qps, seconds: requests != nil && seconds == nil ? nil : (seconds ?? 60))
         }
         let schedule = ArrivalSchedule(profile: profile, arrival: arrival, seed: seed, limit: requests)
-        return LoadPlan(target: target, schedule: schedule, connections: connections, maxInFlight: maxInflight, timeout: timeout)
+        return LoadPlan(target: target, schedule: schedule, connections: connections, maxInFlight: maxInflight, timeout: timeout,
+                        completions: completions)
     }
 
     func run() async throws {

@@ -80,14 +80,19 @@ public struct Model: Sendable {
         }
 
         /// Runs forward passes (at least one, then while `another(passesSoFar)`), picks
-        /// the next token and feeds it back.
-        public mutating func next(_ model: Model, another: (Int) -> Bool) -> Int {
+        /// the next token and feeds it back. `passes: false` runs none: the token is read
+        /// off the state (a server told to spend no CPU on the model).
+        public mutating func next(_ model: Model, passes: Bool = true, another: (Int) -> Bool) -> Int {
+            guard passes else { return advance(model, Model.argmax(state)) }
             var done = 0
             repeat {
                 model.forward(state, hidden: &hidden, logits: &logits)
                 done += 1
             } while another(done)
-            let token = temperature > 0 ? sample() : Model.argmax(logits)
+            return advance(model, temperature > 0 ? sample() : Model.argmax(logits))
+        }
+
+        private mutating func advance(_ model: Model, _ token: Int) -> Int {
             // Next step's state: this token's embedding mixed with the current state.
             let n = Model.width
             for i in 0..<n { state[i] = 0.5 * state[i] + model.embedding[token * n + i] }

@@ -55,11 +55,12 @@ public struct Workload: Sendable {
     }
 
     /// One token of a generation run token by token, burning `cpuBudgetNanos` of this
-    /// thread's CPU (at least one forward pass). Returns the token and the CPU used (s).
+    /// thread's CPU (at least one forward pass; none for a budget of 0). Returns the
+    /// token and the CPU used (s).
     public func step(_ decoder: inout Model.Decoder, cpuBudgetNanos: UInt64) -> (token: Int, cpuSeconds: Double) {
         let checkEvery = max(1, Int(calibration.passesPerMs / 20))
         let cpu = CPUClock.threadNanos()
-        let token = decoder.next(model) { done in
+        let token = decoder.next(model, passes: cpuBudgetNanos > 0) { done in
             done % checkEvery != 0 || CPUClock.threadNanos() - cpu < cpuBudgetNanos
         }
         return (token, Double(CPUClock.threadNanos() - cpu) / 1e9)

@@ -47,11 +47,10 @@ public final class ComputePool: Sendable {
         }
     }
 
-    /// Runs `work` on a pool thread without admission: one token of a generation that
-    /// `GenerationSlots` admitted. Such steps queue with the other work first come first
-    /// served, so generations interleave token by token.
-    public func step<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
-        try await threads.runIfActive(work)
+    /// Runs `work` on a pool thread without admission (a batch of generations' tokens,
+    /// `TokenSteps`): with true, or with false when the pool has shut down.
+    func submit(_ work: @escaping @Sendable (Bool) -> Void) {
+        threads.submit { state in work(state == .active) }
     }
 
     public func shutdown() async {

@@ -8,12 +8,13 @@ import Platform
 struct Generation {
     let request: CompletionRequest
     let workload: Workload
-    let pool: ComputePool
-    private var decoder: Model.Decoder
+    let steps: TokenSteps
+    private let decoder: DecoderBox
     private let tokenNanos: UInt64
     private let prefillNanos: UInt64
     /// The text so far (up to a stop sequence), the tokens made, and why it ended.
-    private(set) var text = ""
+    private var bytes: [UInt8] = []
+    var text: String { String(decoding: bytes, as: UTF8.self) }
     private(set) var tokens = 0
     private(set) var finish: String?
     private(set) var cpuSeconds = 0.0
@@ -21,11 +22,11 @@ struct Generation {
     private var sent = 0
     private let longestStop: Int
 
-    init(request: CompletionRequest, workload: Workload, pool: ComputePool, config: ServerConfig) {
+    init(request: CompletionRequest, workload: Workload, steps: TokenSteps, config: ServerConfig) {
         self.request = request
         self.workload = workload
-        self.pool = pool
-        decoder = Model.Decoder(model: workload.model, input: request.prompt, seed: request.seed ?? 0, temperature: request.temperature)
+        self.steps = steps
+        decoder = DecoderBox(Model.Decoder(model: workload.model, input: request.prompt, seed: request.seed ?? 0, temperature: request.temperature))
         // One cost factor per request (as /infer's jitter), spread over its prefill and tokens.
         var rng = SystemRandomNumberGenerator()
         let factor = Jitter(sigma: config.jitter).factor(using: &rng)
@@ -38,37 +39,34 @@ struct Generation {
     /// sequence, or when one swallowed it), or nil when done.
     mutating func next() async throws -> String? {
         guard finish == nil else { return nil }
-        let (first, prefill, each, current) = (tokens == 0, prefillNanos, tokenNanos, decoder)
-        let workload = self.workload
-        let (advanced, token, cpu) = try await pool.step { () -> (Model.Decoder, Int, Double) in
-            var d = current
-            let prefillCPU = first ? workload.prefill(&d, cpuBudgetNanos: prefill) : 0
-            let (token, cpu) = workload.step(&d, cpuBudgetNanos: each)
-            return (d, token, cpu + prefillCPU)
+        let (first, prefill, each, decoder, workload) = (tokens == 0, prefillNanos, tokenNanos, self.decoder, self.workload)
+        @Sendable func step() -> (Int, Double) {
+            let prefillCPU = first ? workload.prefill(&decoder.value, cpuBudgetNanos: prefill) : 0
+            let (token, cpu) = workload.step(&decoder.value, cpuBudgetNanos: each)
+            return (token, cpu + prefillCPU)
         }
-        decoder = advanced
+        // No model work (--work-ms 0, no prefill): nothing to move off this thread.
+        let (token, cpu) = each == 0 && (!first || prefill == 0) ? step() : try await steps.run(step)
         tokens += 1
         cpuSeconds += cpu
-        let before = text.utf8.count
-        text += Model.piece(token)
+        let before = bytes.count
+        bytes += Model.piece(token).utf8
         if tokens >= request.maxTokens { finish = "length" }
-        guard longestStop > 0 else { return release(upTo: text.utf8.count) }
+        guard longestStop > 0 else { return release(upTo: bytes.count) }
         // Only the end of the text can hold a stop sequence that was not there before.
-        let all = Array(text.utf8)
-        let hits = request.stop.compactMap { Self.find(Array($0.utf8), in: all, from: max(0, before - longestStop + 1)) }
+        let hits = request.stop.compactMap { Self.find(Array($0.utf8), in: bytes, from: max(0, before - longestStop + 1)) }
         if let cut = hits.min() {
-            text = String(decoding: all[..<cut], as: UTF8.self)
+            bytes.removeSubrange(cut...)
             finish = "stop"
             return release(upTo: cut)
         }
         // Text that may be the start of a stop sequence is held back until it is not.
-        let held = finish == nil ? request.stop.map { Self.overlap(all, $0) }.max() ?? 0 : 0
-        return release(upTo: all.count - held)
+        let held = finish == nil ? request.stop.map { Self.overlap(bytes, $0) }.max() ?? 0 : 0
+        return release(upTo: bytes.count - held)
     }
 
     /// The text from what was sent so far up to byte `end`, now sent.
     private mutating func release(upTo end: Int) -> String {
-        let bytes = Array(text.utf8)
         let piece = String(decoding: bytes[min(sent, end)..<end], as: UTF8.self)
         sent = max(sent, end)
         return piece
@@ -91,4 +89,11 @@ struct Generation {
         }
         return nil
     }
+}
+
+/// A generation's model state, handed to one token step at a time (each step awaits the
+/// last), so it is never touched by two threads at once; a box, so a step does not copy it.
+final class DecoderBox: @unchecked Sendable {
+    var value: Model.Decoder
+    init(_ value: Model.Decoder) { self.value = value }
 }

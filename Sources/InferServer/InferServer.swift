@@ -45,7 +45,7 @@ public struct InferServer: Sendable {
         let ids = RequestIDs()
         let routes = InferRoutes(config: config, state: state, pool: pool, metrics: metrics, pod: pod, ids: ids, slots: slots)
         routes.register(on: router)
-        OpenAIRoutes(config: config, state: state, pool: pool, slots: slots, metrics: metrics, generation: metrics.generation!, ids: ids)
+        OpenAIRoutes(config: config, state: state, steps: TokenSteps(pool: pool), slots: slots, metrics: metrics, generation: metrics.generation!, ids: ids)
             .register(on: router)
         let (metrics, pod, logger) = (self.metrics, self.pod, self.logger)
         let idle = Duration.milliseconds(Int64(config.idleTimeout * 1000))

@@ -11,7 +11,7 @@ import Platform
 struct OpenAIRoutes: Sendable {
     let config: ServerConfig
     let state: ServerState
-    let pool: ComputePool
+    let steps: TokenSteps
     let slots: GenerationSlots
     let metrics: ServerMetrics
     let generation: GenerationMetrics
@@ -69,7 +69,7 @@ struct OpenAIRoutes: Sendable {
                                        type: "server_error"), retryAfter: true)
         }
         generation.queued(nanoseconds: CPUClock.monotonicNanos() - arrived)
-        let run = Generation(request: parsed, workload: workload, pool: pool, config: config)
+        let run = Generation(request: parsed, workload: workload, steps: steps, config: config)
         let wire = CompletionWire(kind: kind, id: (kind == .chat ? "chatcmpl-" : "cmpl-") + ids.next(),
                                   created: CPUClock.wallWholeSeconds(), model: config.modelName, includeUsage: parsed.includeUsage)
         guard parsed.stream else {

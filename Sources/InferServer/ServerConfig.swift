@@ -65,7 +65,7 @@ public struct ServerConfig: Sendable, Equatable {
         .init("host", "Address to listen on", show: { $0.host }) { c, v in c.host = try nonEmpty(v, "host") },
         .init("port", "TCP port; 0 picks a free one", show: { String($0.port) }) { c, v in c.port = try integer(v, "port", 0...65535) },
         .init("work-ms", "CPU milliseconds of model work per token", show: { format($0.workMs) }) { c, v in
-            c.workMs = try number(v, "work-ms", 0.001...60_000)
+            c.workMs = try number(v, "work-ms", 0...60_000)
         },
         .init("tokens", "Tokens per request when the request does not say", show: { String($0.defaultTokens) }) { c, v in
             c.defaultTokens = try integer(v, "tokens", 1...100_000)

@@ -78,6 +78,8 @@ final class StatsPass {
         }
         let extras = Extras(skipped: engine.malformed, late: engine.lateRecords,
                             histogram: histogram ? engine.total.latency.buckets(20) : nil)
+        // Without windows the CSV header comes with the total, and can carry the tokens.
+        if !headerShown { formatter.tokenColumns = engine.total.tokens != nil }
         out.append(formatter.total(engine.totalReport(), extras, windowsShown: headerShown).utf8)
         if let timeline = engine.timeline() { out.append(formatter.timeline(timeline).utf8) }
         out.flush()
@@ -104,6 +106,7 @@ final class StatsPass {
         if !headerShown {
             // Decided with the header: the input had kube-watch's lines before the first row.
             formatter.scalingColumns = engine.scalingTally.seen
+            formatter.tokenColumns = engine.total.tokens != nil
             out.append(formatter.windowHeader().utf8)
             headerShown = true
         }

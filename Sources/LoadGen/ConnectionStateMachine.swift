@@ -1,3 +1,5 @@
+import Records
+
 /// One request between its send and its last byte.
 struct InFlight: Equatable {
     let seq: Int
@@ -15,6 +17,8 @@ struct Outcome: Equatable {
     var pod: String?
     /// nil for a response received in full, else the error kind.
     var error: String?
+    /// A completion's tokens (infer-load --api openai).
+    var tokens: Record.Tokens?
 }
 
 /// The protocol of one keep-alive connection, as a value: each event the runner sees

@@ -7,6 +7,9 @@ import NIOPosix
 final class Connection {
     var machine: ConnectionStateMachine
     var channel: (any Channel)?
+    /// For completions: this request's bytes, and its response's tokens as they come.
+    var requestBytes: ByteBuffer?
+    var tokens = TokenStream()
 
     init(opening request: InFlight) { machine = ConnectionStateMachine(opening: request) }
 }
@@ -31,7 +34,7 @@ extension LoadRun {
                     // NIO's response decoder (llhttp), fed by a writer of the request's
                     // bytes encoded once: every request of a run is the same.
                     try channel.pipeline.syncOperations.addHandlers([
-                        PreEncodedRequestWriter(bytes: run.requestBytes),
+                        PreEncodedRequestWriter(bytes: run.requestBytes, connection: connection),
                         ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)),
                         ResponseHandler(runner: run, connection: connection),
                     ])
@@ -68,16 +71,24 @@ extension LoadRun {
         switch action {
         case .none:
             break
-        case .send:
+        case .send(let request):
             summary.didSend()
+            if let completions = plan.completions {
+                connection.requestBytes = completions.request(head: completionHead, seq: request.seq)
+                connection.tokens = TokenStream()
+            }
             // The head tells the decoder a response is due (and to what method); the
             // pre-encoded writer below it puts the whole request on the wire.
             connection.channel?.write(HTTPClientRequestPart.head(requestHead), promise: nil)
             connection.channel?.flush()
         case .close:
             close(connection)
-        case .record(let outcome, let thenClose):
+        case .record(var outcome, let thenClose):
             inFlight -= 1
+            if plan.completions != nil, outcome.error == nil, outcome.status == 200 {
+                connection.tokens.finish()
+                outcome.tokens = connection.tokens.tokens(due: outcome.request.due, end: NIODeadline.now().uptimeNanoseconds)
+            }
             // Record before closing: a close can fire channelInactive, and so finishIfDone,
             // at once. A record can end the run (closed output): the machine is then closed.
             emit(outcome)

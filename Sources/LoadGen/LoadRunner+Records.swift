@@ -17,7 +17,7 @@ extension LoadRun {
             seq: request.seq,
             latencyMs: Double(latency) / 1e6,
             serviceMs: Double(service) / 1e6,
-            status: outcome.status, bytes: outcome.bytes, error: outcome.error, pod: outcome.pod)
+            status: outcome.status, bytes: outcome.bytes, error: outcome.error, pod: outcome.pod, tokens: outcome.tokens)
         summary.didFinish(success: record.isSuccess, error: outcome.error, latencyNanos: latency)
         if !outputClosed, !sink(record) {
             outputClosed = true

@@ -18,8 +18,12 @@ public struct LoadPlan: Sendable {
     public var maxInFlight: Int
     /// Seconds a request (including its connect) may take before it is a timeout.
     public var timeout: Double
+    /// With `--api openai`: completions, each request its own (the target's body unused).
+    public var completions: CompletionLoad?
 
-    public init(target: Target, schedule: ArrivalSchedule, connections: Int, maxInFlight: Int, timeout: Double) {
+    public init(target: Target, schedule: ArrivalSchedule, connections: Int, maxInFlight: Int, timeout: Double,
+                completions: CompletionLoad? = nil) {
+        self.completions = completions
         self.target = target
         self.schedule = schedule
         self.connections = connections
@@ -93,6 +97,8 @@ final class LoadRun {
     let sink: (Record) -> Bool
     let requestHead: HTTPRequestHead
     let requestBytes: ByteBuffer
+    /// For completions: the request line and headers but the length, made once.
+    let completionHead: [UInt8]
     let timeoutNanos: UInt64
 
     var startNanos: UInt64 = 0
@@ -129,13 +135,24 @@ final class LoadRun {
         headers.add(name: "Host", value: plan.target.authority)
         headers.add(name: "User-Agent", value: "infer-load/\(LoadRunner.version)")
         for (name, value) in plan.target.headers { headers.replaceOrAdd(name: name, value: value) }
-        if !plan.target.body.isEmpty || plan.target.method != "GET" {
+        var head: [UInt8] = []
+        if plan.completions != nil {
+            if !plan.target.headers.contains(where: { $0.name.lowercased() == "content-type" }) {
+                headers.add(name: "Content-Type", value: "application/json")
+            }
+            var text = "POST \(plan.target.path) HTTP/1.1\r\n"
+            for (name, value) in headers { text += "\(name): \(value)\r\n" }
+            head = Array(text.utf8)
+            headers.replaceOrAdd(name: "Content-Length", value: "0")  // the decoder reads only the method
+        } else if !plan.target.body.isEmpty || plan.target.method != "GET" {
             headers.replaceOrAdd(name: "Content-Length", value: String(plan.target.body.count))
             if !plan.target.headers.contains(where: { $0.name.lowercased() == "content-type" }), !plan.target.body.isEmpty {
                 headers.add(name: "Content-Type", value: "application/json")
             }
         }
-        requestHead = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: plan.target.method), uri: plan.target.path, headers: headers)
+        completionHead = head
+        requestHead = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: plan.completions == nil ? plan.target.method : "POST"),
+                                      uri: plan.target.path, headers: headers)
         var bytes = ByteBuffer()
         bytes.writeString("\(plan.target.method) \(plan.target.path) HTTP/1.1\r\n")
         for (name, value) in headers { bytes.writeString("\(name): \(value)\r\n") }

@@ -6,12 +6,17 @@ final class PreEncodedRequestWriter: ChannelOutboundHandler, RemovableChannelHan
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = ByteBuffer
     private let bytes: ByteBuffer
+    /// Its request's own bytes, when every request differs (completions).
+    private let connection: Connection
 
-    init(bytes: ByteBuffer) { self.bytes = bytes }
+    init(bytes: ByteBuffer, connection: Connection) {
+        self.bytes = bytes
+        self.connection = connection
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .head = unwrapOutboundIn(data) {
-            context.write(wrapOutboundOut(bytes), promise: promise)
+            context.write(wrapOutboundOut(connection.requestBytes ?? bytes), promise: promise)
         } else {
             promise?.succeed()
         }
@@ -34,8 +39,12 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let head):
             connection.machine.responseHead(status: Int(head.status.code), pod: head.headers.first(name: "X-Served-By"),
                                             keepAlive: head.isKeepAlive)
+            if runner.plan.completions != nil {
+                connection.tokens.isEventStream = head.headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true
+            }
         case .body(let buffer):
             connection.machine.responseBody(bytes: buffer.readableBytes)
+            if runner.plan.completions != nil { connection.tokens.feed(buffer, at: NIODeadline.now().uptimeNanoseconds) }
         case .end:
             runner.responseEnded(connection)
         }

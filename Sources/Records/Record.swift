@@ -15,8 +15,31 @@ public struct Record: Equatable, Sendable {
     public var error: String?
     /// The replica that answered (the X-Served-By header).
     public var pod: String?
+    /// For a completion (infer-load --api openai): its tokens and their timing; nil for
+    /// other requests, whose records carry none of these keys.
+    public var tokens: Tokens?
 
-    public init(ts: Double, seq: Int, latencyMs: Double, serviceMs: Double, status: Int, bytes: Int, error: String?, pod: String?) {
+    /// A completion's tokens: time to the first (from the scheduled send, as latency),
+    /// the mean and the longest gap between them as they streamed, and how many went in
+    /// and came out (the response's usage). Each nil when not known.
+    public struct Tokens: Equatable, Sendable {
+        public var ttftMs: Double?
+        public var itlMs: Double?
+        public var itlMaxMs: Double?
+        public var tokensIn: Int?
+        public var tokensOut: Int?
+
+        public init(ttftMs: Double? = nil, itlMs: Double? = nil, itlMaxMs: Double? = nil, tokensIn: Int? = nil, tokensOut: Int? = nil) {
+            self.ttftMs = ttftMs
+            self.itlMs = itlMs
+            self.itlMaxMs = itlMaxMs
+            self.tokensIn = tokensIn
+            self.tokensOut = tokensOut
+        }
+    }
+
+    public init(ts: Double, seq: Int, latencyMs: Double, serviceMs: Double, status: Int, bytes: Int, error: String?, pod: String?,
+                tokens: Tokens? = nil) {
         self.ts = ts
         self.seq = seq
         self.latencyMs = latencyMs
@@ -25,6 +48,7 @@ public struct Record: Equatable, Sendable {
         self.bytes = bytes
         self.error = error
         self.pod = pod
+        self.tokens = tokens
     }
 
     /// Success: a 2xx or 3xx answer and no error.

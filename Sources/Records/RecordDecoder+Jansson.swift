@@ -74,6 +74,21 @@ extension RecordDecoder {
             podBytes = Array(s.utf8)
         default: return Malformed("\"pod\" must be a string or null")
         }
+        for (key, slot) in [("ttft_ms", \RecordDecoder.ttftMs), ("itl_ms", \RecordDecoder.itlMs), ("itl_max_ms", \RecordDecoder.itlMaxMs)] {
+            switch object[key] {
+            case .missing, .null: self[keyPath: slot] = nil
+            case .integer(let i): self[keyPath: slot] = Double(i)
+            case .real(let d): self[keyPath: slot] = d
+            default: return Malformed("\"\(key)\" must be a number")
+            }
+        }
+        for (key, slot) in [("tokens_in", \RecordDecoder.tokensIn), ("tokens_out", \RecordDecoder.tokensOut)] {
+            switch object[key] {
+            case .missing, .null: self[keyPath: slot] = nil
+            case .integer(let i): self[keyPath: slot] = i
+            default: return Malformed("\"\(key)\" must be an integer")
+            }
+        }
         return check(Seen(ts: true, latency: true, status: true, error: true))
     }
 }

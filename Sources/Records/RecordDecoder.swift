@@ -24,6 +24,14 @@ public struct RecordDecoder {
     public internal(set) var errorBytes: [UInt8] = []
     public internal(set) var hasPod = false
     public internal(set) var podBytes: [UInt8] = []
+    /// A completion's token figures (Record.Tokens), each nil when the line lacks it.
+    public internal(set) var ttftMs: Double?
+    public internal(set) var itlMs: Double?
+    public internal(set) var itlMaxMs: Double?
+    public internal(set) var tokensIn: Int?
+    public internal(set) var tokensOut: Int?
+    /// Whether the line had any of them.
+    public var hasTokens: Bool { ttftMs != nil || itlMs != nil || itlMaxMs != nil || tokensIn != nil || tokensOut != nil }
 
     /// For a line with a string `type` (not a record: kube-watch's, infer-records(5)) that
     /// went through jansson, its parsed object, so the caller need not parse it again.
@@ -66,6 +74,11 @@ public struct RecordDecoder {
         bytes = 0
         hasPod = false
         hasError = false
+        ttftMs = nil
+        itlMs = nil
+        itlMaxMs = nil
+        tokensIn = nil
+        tokensOut = nil
     }
 
     func check(_ seen: Seen) -> Malformed? {
@@ -80,12 +93,18 @@ public struct RecordDecoder {
         if let serviceMs, !(serviceMs >= 0 && serviceMs < 1e12) { return Malformed("\"service_ms\" must be a number ≥ 0") }
         if bytes < 0 { return Malformed("\"bytes\" must be ≥ 0") }
         if status < 0 || status > 999 { return Malformed("\"status\" must be from 0 to 999") }
+        for (key, ms) in [("ttft_ms", ttftMs), ("itl_ms", itlMs), ("itl_max_ms", itlMaxMs)] {
+            if let ms, !(ms >= 0 && ms < 1e12) { return Malformed("\"\(key)\" must be a number ≥ 0") }
+        }
+        for (key, n) in [("tokens_in", tokensIn), ("tokens_out", tokensOut)] {
+            if let n, n < 0 { return Malformed("\"\(key)\" must be an integer ≥ 0") }
+        }
         return nil
     }
 
     // MARK: - Fast path
 
-    enum Key { case ts, latency, service, status, bytes, error, pod, type, other }
+    enum Key { case ts, latency, service, status, bytes, error, pod, type, ttft, itl, itlMax, tokensIn, tokensOut, other }
 
     private static func key(_ p: UnsafePointer<UInt8>, _ n: Int) -> Key {
         @inline(__always) func eq(_ s: StaticString) -> Bool {
@@ -96,8 +115,13 @@ public struct RecordDecoder {
         case 3: return eq("pod") ? .pod : .other
         case 4: return eq("type") ? .type : .other
         case 5: return eq("bytes") ? .bytes : (eq("error") ? .error : .other)
-        case 6: return eq("status") ? .status : .other
-        case 10: return eq("latency_ms") ? .latency : (eq("service_ms") ? .service : .other)
+        case 6: return eq("status") ? .status : (eq("itl_ms") ? .itl : .other)
+        case 7: return eq("ttft_ms") ? .ttft : .other
+        case 9: return eq("tokens_in") ? .tokensIn : .other
+        case 10:
+            if eq("latency_ms") { return .latency }
+            if eq("service_ms") { return .service }
+            return eq("itl_max_ms") ? .itlMax : (eq("tokens_out") ? .tokensOut : .other)
         default: return .other
         }
     }
@@ -224,6 +248,22 @@ public struct RecordDecoder {
             seen.error = true
         case .pod:
             guard Self.keep(value, base, &hasPod, &podBytes) else { return false }
+        case .ttft, .itl, .itlMax:
+            let ms: Double?
+            switch value {
+            case .number(let v, _): ms = v
+            case .null: ms = nil
+            default: return false
+            }
+            if key == .ttft { ttftMs = ms } else if key == .itl { itlMs = ms } else { itlMaxMs = ms }
+        case .tokensIn, .tokensOut:
+            let n: Int?
+            switch value {
+            case .number(let v, true): n = Int(v)
+            case .null: n = nil
+            default: return false
+            }
+            if key == .tokensIn { tokensIn = n } else { tokensOut = n }
         case .type:
             // A string type makes it a scaling line; a later "type" wins, as in jansson.
             if case .string = value { seen.typed = true } else { seen.typed = false }

@@ -23,6 +23,16 @@ public enum RecordEncoder {
         appendString(record.error, to: &out)
         out.append(contentsOf: #","pod":"#.utf8)
         appendString(record.pod, to: &out)
+        if let tokens = record.tokens {
+            for (key, ms) in [(#","ttft_ms":"#, tokens.ttftMs), (#","itl_ms":"#, tokens.itlMs), (#","itl_max_ms":"#, tokens.itlMaxMs)] {
+                out.append(contentsOf: key.utf8)
+                if let ms { appendFixed(Int64((ms * 1e3).rounded()), decimals: 3, to: &out) } else { out.append(contentsOf: "null".utf8) }
+            }
+            for (key, n) in [(#","tokens_in":"#, tokens.tokensIn), (#","tokens_out":"#, tokens.tokensOut)] {
+                out.append(contentsOf: key.utf8)
+                if let n { appendInt(Int64(n), to: &out) } else { out.append(contentsOf: "null".utf8) }
+            }
+        }
         out.append(contentsOf: "}\n".utf8)
     }
 

@@ -18,9 +18,16 @@ public struct Aggregate: Sendable {
     /// Requests by pod id; requests without a pod are not counted here.
     public private(set) var podCounts: [Int] = []
     public private(set) var podSuccesses: [Int] = []
+    /// Completions' tokens, once a record carries them; per pod too, in a total.
+    public private(set) var tokens: TokenStats?
+    public private(set) var podTokens: [TokenStats?] = []
+    private let digits: Int
+    private let tokensPerPod: Bool
 
     /// `significantDigits` of the latency histograms: 3 for a total, 2 for a window.
-    public init(significantDigits: Int = 3) {
+    public init(significantDigits: Int = 3, tokensPerPod: Bool = false) {
+        digits = significantDigits
+        self.tokensPerPod = tokensPerPod
         latency = LatencyStats(significantDigits: significantDigits)
         service = LatencyStats(significantDigits: significantDigits)
     }
@@ -82,6 +89,16 @@ public struct Aggregate: Sendable {
             podCounts[podID] += 1
             if ok { podSuccesses[podID] += 1 }
         }
+    }
+
+    /// Adds a completion's token figures (after `add` of its record).
+    public mutating func addTokens(ttftMs: Double?, itlMs: Double?, tokensIn: Int?, tokensOut: Int?, podID: Int?) {
+        if tokens == nil { tokens = TokenStats(significantDigits: digits) }
+        tokens!.add(ttftMs: ttftMs, itlMs: itlMs, tokensIn: tokensIn, tokensOut: tokensOut)
+        guard tokensPerPod, let podID else { return }
+        if podID >= podTokens.count { podTokens += [TokenStats?](repeating: nil, count: podID + 1 - podTokens.count) }
+        if podTokens[podID] == nil { podTokens[podID] = TokenStats(significantDigits: 2) }
+        podTokens[podID]!.add(ttftMs: ttftMs, itlMs: itlMs, tokensIn: tokensIn, tokensOut: tokensOut)
     }
 
     public var failures: Int { requests - successes }

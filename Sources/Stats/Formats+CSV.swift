@@ -13,6 +13,10 @@ extension ReportFormatter {
             cells.append("\(prefix)_max_ms")
         }
         cells += ["bytes", "errors", "pods"]
+        if tokenColumns {
+            for prefix in ["ttft", "itl"] { cells += ["\(prefix)_mean_ms"] + percentiles.map { "\(prefix)_\(Report.label($0))_ms" } }
+            cells += ["tokens_in", "tokens_out", "output_tokens_per_s"]
+        }
         if scalingColumns { cells += ["desired_replicas", "current_replicas", "ready_replicas", "cpu_utilization_pct", "cpu_target_pct"] }
         return cells
     }
@@ -28,6 +32,18 @@ extension ReportFormatter {
         cells.append(String(r.bytes))
         cells.append(csvField(r.errors.map { "\($0.kind):\($0.count)" }.joined(separator: ";")))
         cells.append(csvField(r.pods.map { "\($0.name):\($0.requests)" }.joined(separator: ";")))
+        if tokenColumns {
+            for d in [r.tokens?.ttft, r.tokens?.itl] {
+                guard let d, d.count > 0 else {
+                    cells += [String](repeating: "", count: percentiles.count + 1)
+                    continue
+                }
+                cells.append(Number.fixed(d.mean, 3))
+                cells += percentiles.map { p in d.percentiles.first { $0.p == p }.map { Number.fixed($0.ms, 3) } ?? "" }
+            }
+            cells += [r.tokens.map { String($0.tokensIn) } ?? "", r.tokens.map { String($0.tokensOut) } ?? "",
+                      r.tokens.map { Number.fixed($0.outputRate, 3) } ?? ""]
+        }
         if scalingColumns {
             let state = r.scaling
             cells += [state?.desired, state?.current, state?.ready, state?.cpuPercent, state?.cpuTarget].map { $0.map(String.init) ?? "" }

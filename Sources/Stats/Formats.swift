@@ -26,6 +26,9 @@ public struct ReportFormatter: Sendable {
     /// Window rows (and a CSV total after them) carry the replicas and HPA CPU of
     /// kube-watch's lines: decided once, before the first row, so columns never shift.
     public var scalingColumns = false
+    /// Window rows (and a CSV total) carry completions' TTFT, ITL and output tokens/s:
+    /// decided the same way, when the records before the first row carried tokens.
+    public var tokenColumns = false
 
     public init(format: OutputFormat, percentiles: [Double]) {
         self.format = format
@@ -49,6 +52,7 @@ public struct ReportFormatter: Sendable {
             var line = pad("window", 9) + padLeft("reqs", 7) + padLeft("rate/s", 9) + padLeft("ok%", 7)
             for p in rowPercentiles { line += padLeft(Report.label(p), 9) }
             line += padLeft("err", 6) + padLeft("pods", 5)
+            if tokenColumns { line += padLeft("ttft50", 9) + padLeft("ttft99", 9) + padLeft("itl50", 8) + padLeft("tok/s", 8) }
             if scalingColumns { line += padLeft("replicas", 9) + padLeft("cpu%", 8) }
             return line + "\n"
         case .csv: return csvHeader() + "\n"
@@ -69,6 +73,11 @@ public struct ReportFormatter: Sendable {
                 line += padLeft(r.latency.count > 0 && ms != nil ? ms3(ms!) : "-", 9)
             }
             line += padLeft(String(r.failures), 6) + padLeft(String(r.pods.count), 5)
+            if tokenColumns {
+                let t = r.tokens
+                line += padLeft(tokenCell(t?.ttft, 50), 9) + padLeft(tokenCell(t?.ttft, 99), 9) + padLeft(tokenCell(t?.itl, 50), 8)
+                    + padLeft(t.map { Number.fixed($0.outputRate, 1) } ?? "-", 8)
+            }
             if scalingColumns, let state = r.scaling { line += padLeft(state.replicasText, 9) + padLeft(state.cpuText, 8) }
             return line + "\n"
         case .csv: return csvRow("window", r) + "\n"
@@ -76,6 +85,10 @@ public struct ReportFormatter: Sendable {
             var cells = [clock(r.start), String(r.requests), Number.fixed(r.rate, 1), r.requests > 0 ? Number.fixed(r.successRatio * 100, 1) : "-"]
             cells += r.latency.percentiles.map { r.latency.count > 0 ? ms3($0.ms) : "-" }
             cells += [String(r.failures), String(r.pods.count)]
+            if tokenColumns {
+                cells += [tokenCell(r.tokens?.ttft, 50), tokenCell(r.tokens?.ttft, 99), tokenCell(r.tokens?.itl, 50),
+                          r.tokens.map { Number.fixed($0.outputRate, 1) } ?? "-"]
+            }
             if scalingColumns { cells += [r.scaling?.replicasText ?? "-", r.scaling?.cpuText ?? "-"] }
             return "| " + cells.joined(separator: " | ") + " |\n"
         case .json:
@@ -137,17 +150,27 @@ public struct ReportFormatter: Sendable {
         out += row("Success", "\(Number.fixed(r.successRatio * 100, 2))%  (\(r.successes) ok, \(r.failures) failed)")
         out += row("Status", r.status.map { "\($0.code == 0 ? "none" : String($0.code)): \($0.count)" }.joined(separator: "  "))
         if !r.errors.isEmpty { out += row("Errors", r.errors.map { "\($0.kind): \($0.count)" }.joined(separator: "  ")) }
-        for (title, d) in [("Latency ms", r.latency), ("Service ms", r.service)] where d.count > 0 {
+        var distributions = [("Latency ms", r.latency), ("Service ms", r.service)]
+        if let t = r.tokens { distributions += [("TTFT ms", t.ttft), ("ITL ms", t.itl)] }
+        for (title, d) in distributions where d.count > 0 {
             out += row(title, "min \(ms3(d.min))  mean \(ms3(d.mean))  stdev \(ms3(d.stdev))  max \(ms3(d.max))")
             out += row("", d.percentiles.map { "\(Report.label($0.p)) \(ms3($0.ms))" }.joined(separator: "  "))
+        }
+        if let t = r.tokens {
+            out += row("Tokens", "\(t.tokensIn) in, \(t.tokensOut) out over \(t.completions) completions: \(Number.fixed(t.outputRate, 1)) out/s")
         }
         let answered = r.latency.count
         out += row("Bytes", "\(r.bytes)" + (answered > 0 ? ", \(Number.fixed(Double(r.bytes) / Double(answered), 1)) per response" : ""))
         if !r.pods.isEmpty {
-            out += row("Pods", "\(r.pods.count) (requests, share, ok)")
+            let tokens = r.pods.contains { $0.tokens != nil }
+            out += row("Pods", "\(r.pods.count) (requests, share, ok" + (tokens ? ", TTFT p50 ms, out tok/s)" : ")"))
             for pod in r.pods {
                 out += "  " + pad(pod.name, 38) + padLeft(String(pod.requests), 9) + padLeft(Number.fixed(pod.share * 100, 1) + "%", 8)
-                    + padLeft(String(pod.successes), 9) + "\n"
+                    + padLeft(String(pod.successes), 9)
+                if tokens {
+                    out += padLeft(tokenCell(pod.tokens?.ttft, 50), 10) + padLeft(pod.tokens.map { Number.fixed($0.outputRate, 1) } ?? "-", 9)
+                }
+                out += "\n"
             }
         }
         if let scaling = r.scalingTally {
@@ -185,12 +208,26 @@ public struct ReportFormatter: Sendable {
         if extras.skipped > 0 { out += "| skipped lines | \(extras.skipped) |\n" }
         out += "\n| ms | min | mean | stdev | " + percentiles.map { Report.label($0) }.joined(separator: " | ") + " | max |\n"
         out += "|---|" + String(repeating: "---:|", count: percentiles.count + 4) + "\n"
-        for (title, d) in [("latency", r.latency), ("service", r.service)] {
+        var distributions = [("latency", r.latency), ("service", r.service)]
+        if let t = r.tokens { distributions += [("TTFT", t.ttft), ("ITL", t.itl)] }
+        for (title, d) in distributions {
             out += "| \(title) | \(ms3(d.min)) | \(ms3(d.mean)) | \(ms3(d.stdev)) | " + d.percentiles.map { ms3($0.ms) }.joined(separator: " | ") + " | \(ms3(d.max)) |\n"
         }
+        if let t = r.tokens {
+            out += "\n| tokens | in | out | out/s | completions |\n|---|---:|---:|---:|---:|\n"
+            out += "| | \(t.tokensIn) | \(t.tokensOut) | \(Number.fixed(t.outputRate, 1)) | \(t.completions) |\n"
+        }
         if !r.pods.isEmpty {
-            out += "\n| pod | requests | share | ok |\n|---|---:|---:|---:|\n"
-            for pod in r.pods { out += "| \(pod.name) | \(pod.requests) | \(Number.fixed(pod.share * 100, 1)) % | \(pod.successes) |\n" }
+            if r.pods.contains(where: { $0.tokens != nil }) {
+                out += "\n| pod | requests | share | ok | TTFT p50 ms | out tok/s |\n|---|---:|---:|---:|---:|---:|\n"
+                for pod in r.pods {
+                    out += "| \(pod.name) | \(pod.requests) | \(Number.fixed(pod.share * 100, 1)) % | \(pod.successes) | "
+                        + "\(tokenCell(pod.tokens?.ttft, 50)) | \(pod.tokens.map { Number.fixed($0.outputRate, 1) } ?? "-") |\n"
+                }
+            } else {
+                out += "\n| pod | requests | share | ok |\n|---|---:|---:|---:|\n"
+                for pod in r.pods { out += "| \(pod.name) | \(pod.requests) | \(Number.fixed(pod.share * 100, 1)) % | \(pod.successes) |\n" }
+            }
         }
         return out
     }
@@ -218,6 +255,7 @@ public struct ReportFormatter: Sendable {
         o.set("latency_ms", object: json(r.latency))
         o.set("service_ms", object: json(r.service))
         o.set("bytes", .integer(r.bytes))
+        if let t = r.tokens { setTokens(o, t) }
         if let state = r.scalingTally, type == "total" {
             let lines = JSONObject()
             for (kind, count) in state.counts { lines.set(kind, .integer(count)) }
@@ -238,6 +276,7 @@ public struct ReportFormatter: Sendable {
             p.set("requests", .integer(pod.requests))
             p.set("successes", .integer(pod.successes))
             p.set("share", .real((pod.share * 1e6).rounded() / 1e6))
+            if let t = pod.tokens { setTokens(p, t) }
             return p
         })
         if let extras {
@@ -253,6 +292,16 @@ public struct ReportFormatter: Sendable {
             }
         }
         return o
+    }
+
+    /// A report's or a pod's token figures, as JSON keys.
+    private func setTokens(_ o: JSONObject, _ t: TokenReport) {
+        o.set("completions", .integer(t.completions))
+        o.set("ttft_ms", object: json(t.ttft))
+        o.set("itl_ms", object: json(t.itl))
+        o.set("tokens_in", .integer(t.tokensIn))
+        o.set("tokens_out", .integer(t.tokensOut))
+        o.set("output_tokens_per_s", .real(round3(t.outputRate)))
     }
 
     private func json(_ d: Report.Distribution) -> JSONObject {
@@ -271,12 +320,18 @@ public struct ReportFormatter: Sendable {
     /// The columns of a Markdown window row.
     var markdownWindowColumns: [String] {
         ["window (UTC)", "requests", "rate/s", "ok %"] + percentiles.map { Report.label($0) + " ms" } + ["errors", "pods"]
+            + (tokenColumns ? ["TTFT p50 ms", "TTFT p99 ms", "ITL p50 ms", "out tok/s"] : [])
             + (scalingColumns ? ["replicas (ready/desired)", "HPA CPU % (current/target)"] : [])
     }
 
     // MARK: Helpers
 
     func row(_ title: String, _ value: String) -> String { pad(title, 13) + value + "\n" }
+    /// A token distribution's percentile `p` for a cell ("-" when none).
+    func tokenCell(_ d: Report.Distribution?, _ p: Double) -> String {
+        guard let d, d.count > 0, let ms = d.percentiles.first(where: { $0.p == p })?.ms else { return "-" }
+        return ms3(ms)
+    }
     func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
     func padLeft(_ s: String, _ n: Int) -> String { s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s }
     func ms3(_ v: Double) -> String { Number.fixed(v, v >= 100 ? 1 : (v >= 10 ? 2 : 3)) }

@@ -20,6 +20,8 @@ public struct Report: Sendable {
         public let successes: Int
         /// Share of the requests that named a pod.
         public let share: Double
+        /// Its completions' tokens (the total's pods, when records carry them).
+        public var tokens: TokenReport?
     }
 
     /// Window bounds (Unix s); for the total, the first and last scheduled times.
@@ -41,6 +43,8 @@ public struct Report: Sendable {
     /// Where scaling stood, when the input had kube-watch's lines; the total also counts them.
     public let scaling: ScalingState?
     public let scalingTally: ScalingTally?
+    /// Completions' tokens, when the records carry them.
+    public let tokens: TokenReport?
 
     public var failures: Int { requests - successes }
 
@@ -79,9 +83,13 @@ public struct Report: Sendable {
         service = Report.distribution(aggregate.service, servicePercentiles ? percentiles : [])
         bytes = aggregate.bytes
         let named = aggregate.podCounts.reduce(0, +)
+        tokens = aggregate.tokens.map { TokenReport($0, seconds: seconds, percentiles: percentiles) }
+        let tokenPercentiles = percentiles.filter { $0 == 50 || $0 == 99 }
         pods = aggregate.podCounts.enumerated().filter { $0.element > 0 }.map {
-            Pod(name: podNames[$0.offset], requests: $0.element, successes: aggregate.podSuccesses[$0.offset],
-                share: named > 0 ? Double($0.element) / Double(named) : 0)
+            let podTokens = $0.offset < aggregate.podTokens.count ? aggregate.podTokens[$0.offset] : nil
+            return Pod(name: podNames[$0.offset], requests: $0.element, successes: aggregate.podSuccesses[$0.offset],
+                       share: named > 0 ? Double($0.element) / Double(named) : 0,
+                       tokens: podTokens.map { TokenReport($0, seconds: seconds, percentiles: tokenPercentiles) })
         }.sorted { $0.requests != $1.requests ? $0.requests > $1.requests : $0.name < $1.name }
     }
 

@@ -67,6 +67,13 @@ public struct SVGChart: Sendable {
             Series(label: "p90", color: "#ff7f0e", values: points.map(\.p90)),
             Series(label: "p50", color: "#1f77b4", values: points.map(\.p50)),
         ]))
+        if points.contains(where: { !$0.ttftP50.isNaN || !$0.itlP50.isNaN }) {
+            panels.append(("Tokens (ms: time to first token, inter-token gap)", [
+                Series(label: "TTFT p99", color: "#d62728", values: points.map(\.ttftP99)),
+                Series(label: "TTFT p50", color: "#1f77b4", values: points.map(\.ttftP50)),
+                Series(label: "ITL p50", color: "#2ca02c", values: points.map(\.itlP50), dashed: true),
+            ]))
+        }
         panels.append(("Rate (requests/s)", [
             Series(label: "offered", color: "#7f7f7f", values: perSecond(\.requests), dashed: true),
             Series(label: "ok", color: "#2ca02c", values: perSecond(\.successes)),

@@ -5,7 +5,7 @@ import Records
 /// lines and prints; this never does I/O.
 public struct StatsEngine: Sendable {
     public let percentiles: [Double]
-    public private(set) var total = Aggregate()
+    public private(set) var total = Aggregate(tokensPerPod: true)
     public private(set) var windows: Windows?
     /// One row per finished window, for the SVG chart (kept only when asked).
     public private(set) var series: [SeriesPoint] = []
@@ -33,6 +33,8 @@ public struct StatsEngine: Sendable {
         public let errors: [(id: Int, count: Int)]
         /// No records from `start` to `end`: a chart breaks its lines here.
         public var isGap = false
+        /// Completions' TTFT p50 and p99 and ITL p50 (ms; NaN without), when records carry tokens.
+        public var ttftP50 = Double.nan, ttftP99 = Double.nan, itlP50 = Double.nan
     }
 
     /// For the scaling timeline: each window's rate and p99, the rescales, the HPA's
@@ -67,11 +69,17 @@ public struct StatsEngine: Sendable {
         let podID = decoder.hasPod ? pods.id(decoder.podBytes) : nil
         total.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
                   bytes: decoder.bytes, errorID: errorID, podID: podID)
+        let tokens = decoder.hasTokens
+        if tokens {
+            total.addTokens(ttftMs: decoder.ttftMs, itlMs: decoder.itlMs, tokensIn: decoder.tokensIn, tokensOut: decoder.tokensOut, podID: podID)
+        }
         // Who served when, for the timeline: only once kube-watch's lines have begun.
         if trackServed, let podID { served(podID, &decoder) }
         guard windows != nil else { return [] }
-        _ = windows!.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
-                         bytes: decoder.bytes, errorID: errorID, podID: podID)
+        if windows!.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
+                        bytes: decoder.bytes, errorID: errorID, podID: podID), tokens {
+            windows!.addTokens(ts: decoder.ts, ttftMs: decoder.ttftMs, itlMs: decoder.itlMs, tokensIn: decoder.tokensIn, tokensOut: decoder.tokensOut)
+        }
         return record(windows!.complete())
     }
 
@@ -219,11 +227,16 @@ public struct StatsEngine: Sendable {
                 // A sliver of a window at either end says little and would plot as a cliff.
                 guard span.end - span.start >= 0.2 * (w.end - w.start) else { continue }
                 let p = a.latency.count > 0 ? a.latency.percentiles([50, 90, 99]) : [.nan, .nan, .nan]
-                series.append(SeriesPoint(
+                var point = SeriesPoint(
                     start: span.start, end: span.end, requests: a.requests, successes: a.successes,
                     p50: p[0], p90: p[1], p99: p[2],
                     pods: a.podCounts.enumerated().filter { $0.element > 0 }.map { ($0.offset, $0.element) },
-                    errors: a.errorCounts.enumerated().filter { $0.element > 0 }.map { ($0.offset, $0.element) }))
+                    errors: a.errorCounts.enumerated().filter { $0.element > 0 }.map { ($0.offset, $0.element) })
+                if let t = a.tokens {
+                    if t.ttft.count > 0 { (point.ttftP50, point.ttftP99) = (t.ttft.percentile(50), t.ttft.percentile(99)) }
+                    if t.itl.count > 0 { point.itlP50 = t.itl.percentile(50) }
+                }
+                series.append(point)
             }
         }
         return done

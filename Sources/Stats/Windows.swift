@@ -58,6 +58,13 @@ public struct Windows: Sendable {
         return true
     }
 
+    /// Adds a completion's tokens to the window of `ts` (after `add` took its record).
+    public mutating func addTokens(ts: Double, ttftMs: Double?, itlMs: Double?, tokensIn: Int?, tokensOut: Int?) {
+        guard !timelineOnly else { return }
+        let index = Int((ts / interval).rounded(.down))
+        open[index]?.addTokens(ttftMs: ttftMs, itlMs: itlMs, tokensIn: tokensIn, tokensOut: tokensOut, podID: nil)
+    }
+
     /// Adds a prediction's requests (hpa-sim's `requests` line) to the window of `ts`.
     public mutating func addPredicted(ts: Double, seconds: Double, ok: Int, shed: Int, p50: Double, p90: Double, p99: Double) -> Bool {
         let index = Int((ts / interval).rounded(.down))

@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("port", "70000"), ("port", "x"), ("work-ms", "0"), ("work-ms", "-1"), ("work-ms", "nan"),
+        ("port", "70000"), ("port", "x"), ("work-ms", "-1"), ("work-ms", "nan"),
         ("tokens", "0"), ("max-tokens", "0"), ("jitter", "-0.1"), ("error-rate", "1.5"), ("workers", "-2"),
         ("max-queue", "-1"), ("max-body", "0"), ("idle-timeout", "0"), ("drain-seconds", "-5"),
         ("log-level", "loud"), ("access-log", "maybe"), ("host", ""),

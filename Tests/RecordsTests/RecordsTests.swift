@@ -73,4 +73,14 @@ import Testing
         #expect(back["error"] == .string("overload"))
         #expect(back["status"] == .integer(0))
     }
+
+    /// A completion's record: the token keys after the contract's, nulls where unknown.
+    @Test func writesTokenKeysOnlyForCompletions() throws {
+        var record = Record(ts: 10, seq: 1, latencyMs: 80, serviceMs: 79, status: 200, bytes: 900, error: nil, pod: "p",
+                            tokens: Record.Tokens(ttftMs: 25.5, itlMs: 5.25, itlMaxMs: nil, tokensIn: 40, tokensOut: 10))
+        let line = String(decoding: RecordEncoder.line(record), as: UTF8.self)
+        #expect(line.hasSuffix(#","pod":"p","ttft_ms":25.500,"itl_ms":5.250,"itl_max_ms":null,"tokens_in":40,"tokens_out":10}"# + "\n"), "\(line)")
+        record.tokens = nil
+        #expect(!String(decoding: RecordEncoder.line(record), as: UTF8.self).contains("ttft"))
+    }
 }

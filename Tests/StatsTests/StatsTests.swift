@@ -1,3 +1,4 @@
+import Foundation
 import Records
 @testable import Stats
 import Testing
@@ -45,6 +46,23 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
         #expect(d.hasError && d.errorBytes == Array("overload".utf8))
         #expect(d.hasPod && d.podBytes == Array("dev-x".utf8))
         #expect(d.slowPathLines == 0)
+    }
+
+    /// The token keys, on the fast path and through jansson alike; bad ones are malformed.
+    @Test func tokenKeysOnBothPaths() {
+        let fast = #"{"ts":10,"seq":1,"latency_ms":80,"service_ms":79,"status":200,"bytes":9,"error":null,"pod":"p","ttft_ms":25.5,"itl_ms":5.25,"itl_max_ms":null,"tokens_in":40,"tokens_out":10}"#
+        let (d, problem) = decode(fast)
+        #expect(problem == nil && d.slowPathLines == 0)
+        #expect(d.ttftMs == 25.5 && d.itlMs == 5.25 && d.itlMaxMs == nil && d.tokensIn == 40 && d.tokensOut == 10 && d.hasTokens)
+        let (j, jProblem) = decode(fast.replacingOccurrences(of: #""pod":"p""#, with: #""pod":"pé""#))
+        #expect(jProblem == nil && j.slowPathLines == 1)
+        #expect(j.ttftMs == 25.5 && j.itlMs == 5.25 && j.itlMaxMs == nil && j.tokensIn == 40 && j.tokensOut == 10)
+        let (plain, _) = decode(#"{"ts":10,"latency_ms":1,"status":200,"error":null}"#)
+        #expect(!plain.hasTokens)
+        for bad in [#""ttft_ms":-1"#, #""tokens_out":2.5"#, #""itl_ms":"fast""#, #""tokens_in":-3"#] {
+            let (_, verdict) = decode(#"{"ts":10,"latency_ms":1,"status":200,"error":null,\#(bad)}"#)
+            #expect(verdict != nil, "\(bad) accepted")
+        }
     }
 
     @Test func otherShapesGoThroughJanssonAndAgree() {
@@ -212,3 +230,66 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
         #expect(interner.id("pod-999999") == Interner.limit)
     }
 }
+
+/// Completions' tokens: percentiles on known values, rates, per pod and per window, in
+/// the formats; nothing of them for records without tokens.
+@Suite struct TokenStatsTests {
+    static func completion(_ i: Int, pod: String = "a") -> String {
+        let record = Record(ts: 1000 + Double(i) / 10, seq: i, latencyMs: 200, serviceMs: 200, status: 200, bytes: 10, error: nil, pod: pod,
+                            tokens: Record.Tokens(ttftMs: Double(i + 1), itlMs: Double(i % 10 + 1) / 2, itlMaxMs: 9, tokensIn: 20, tokensOut: 5))
+        return String(decoding: RecordEncoder.line(record).dropLast(), as: UTF8.self)
+    }
+
+    static func near(_ a: Double?, _ b: Double, _ relative: Double) -> Bool { a.map { abs($0 - b) <= b * relative } ?? false }
+
+    @Test func percentilesOfKnownValues() throws {
+        // TTFT 1…100 ms over 100 completions, 10 s apart in all (0.1 s each).
+        let e = engine((0..<100).map { Self.completion($0, pod: $0 < 60 ? "a" : "b") }, percentiles: [50, 90, 99])
+        let tokens = try #require(e.totalReport().tokens)
+        #expect(tokens.completions == 100 && tokens.tokensIn == 2000 && tokens.tokensOut == 500)
+        // Within the histogram's 3 significant digits (windows and pods keep 2).
+        #expect(zip(tokens.ttft.percentiles.map(\.ms), [50.0, 90, 99]).allSatisfy { Self.near($0, $1, 0.001) }, "\(tokens.ttft)")
+        #expect(tokens.ttft.min == 1 && tokens.ttft.max == 100)
+        #expect(Self.near(tokens.itl.percentiles.first?.ms, 2.5, 0.001), "ITL 0.5…5 ms, ten of each: the 50th is 2.5")
+        // 500 tokens over 100 records 0.1 s apart: the span plus one gap is 10 s.
+        #expect(abs(tokens.outputRate - 50) < 1e-9)
+        let pods = e.totalReport().pods
+        #expect(Self.near(pods.first { $0.name == "a" }?.tokens?.ttft.percentiles.first?.ms, 30, 0.01))
+        #expect(pods.first { $0.name == "b" }?.tokens?.tokensOut == 200)
+    }
+
+    @Test func formatsCarryThemOnlyWhenPresent() {
+        let lines = (0..<100).map { Self.completion($0) }
+        let e = engine(lines)
+        var f = ReportFormatter(format: .text, percentiles: [50, 90, 99])
+        let text = f.total(e.totalReport(), Extras(), windowsShown: false)
+        #expect(text.contains("TTFT ms") && text.contains("ITL ms") && text.contains("2000 in, 500 out over 100 completions: 50.0 out/s"), "\(text)")
+        f = ReportFormatter(format: .json, percentiles: [50, 90, 99])
+        let json = f.total(e.totalReport(), Extras(), windowsShown: false)
+        #expect(json.contains(#""ttft_ms":{"count":100,"#) && json.contains(#""output_tokens_per_s":50.0"#), "\(json)")
+        f = ReportFormatter(format: .csv, percentiles: [50])
+        f.tokenColumns = true
+        let csv = f.total(e.totalReport(), Extras(), windowsShown: false)
+        #expect(csv.contains("ttft_p50_ms") && csv.hasSuffix(",2000,500,50.000\n"), "\(csv)")
+        // Plain records: none of it.
+        let plain = engine((0..<10).map { line(ts: 1000 + Double($0), latency: 5) })
+        let plainText = ReportFormatter(format: .text, percentiles: [50]).total(plain.totalReport(), Extras(), windowsShown: false)
+        let plainJSON = ReportFormatter(format: .json, percentiles: [50]).total(plain.totalReport(), Extras(), windowsShown: false)
+        #expect(!plainText.contains("TTFT") && !plainJSON.contains("ttft") && plain.totalReport().tokens == nil)
+    }
+
+    @Test func windowsHaveTheirOwn() throws {
+        var emitted: [Windows.Window] = []
+        let e = engine((0..<100).map { Self.completion($0) }, interval: 5, emitted: &emitted)
+        #expect(emitted.count == 2)
+        let first = try #require(e.report(emitted[0]).tokens), second = try #require(e.report(emitted[1]).tokens)
+        #expect(first.completions == 50 && second.completions == 50)
+        #expect(Self.near(first.ttft.percentiles.first?.ms, 25, 0.01) && Self.near(second.ttft.percentiles.first?.ms, 75, 0.01))
+        var f = ReportFormatter(format: .text, percentiles: [50, 90, 99])
+        f.tokenColumns = true
+        let row = f.windowRow(e.report(emitted[0]))
+        #expect(f.windowHeader().contains("ttft50") && row.contains(" 25.0"), "\(row)")
+        #expect(e.series.contains { Self.near($0.ttftP50, 25, 0.01) })
+    }
+}
+
