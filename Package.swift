@@ -73,6 +73,9 @@ let package = Package(
             "InferModel", "JSON", "Platform",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -87,6 +90,8 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], swiftSettings: hotPath),
         .target(name: "InferLoadCLI", dependencies: [
@@ -138,7 +143,11 @@ let package = Package(
         // this and four links to it, so the Swift runtime and NIO are carried once, not four times.
         .executableTarget(name: "infer-sim", dependencies: ["InferServeCLI", "InferLoadCLI", "InferStatsCLI", "KubeCLI", "HPASimCLI", "ToolSupport", "Platform"]),
         // What the tests that spawn the tools share: running them as an ordinary user.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ], path: "Tests/TestSupport"),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "JSON"]),
         .testTarget(name: "InferModelTests", dependencies: ["InferModel", "Platform"]),
         .testTarget(name: "AutoscalerTests", dependencies: ["Autoscaler", "HPASim", "JSON", "Records", "Platform"], exclude: ["Fixtures"]),

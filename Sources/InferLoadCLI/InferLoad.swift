@@ -29,7 +29,13 @@ struct InferLoad: AsyncParsableCommand {
         version: LoadRunner.version
     )
 
-    @Option(help: ArgumentHelp("Target URL, http://HOST[:PORT].", valueName: "url")) var host = "http://localhost:8080"
+    @Option(help: ArgumentHelp("Target URL, http://HOST[:PORT] or https://HOST[:PORT].", valueName: "url")) var host = "http://localhost:8080"
+    @Option(help: ArgumentHelp("https: trust the certificates in this PEM file (default: the system's).", valueName: "file")) var cacert: String?
+    @Flag(help: "https: do not verify the server's certificate (says so on stderr).") var insecure = false
+    @Option(help: ArgumentHelp("https: a client certificate chain (PEM) for mutual TLS, with --key.", valueName: "file")) var cert: String?
+    @Option(help: ArgumentHelp("https: the private key (PEM) of --cert.", valueName: "file")) var key: String?
+    @Option(help: ArgumentHelp("Requests a connection carries before it is closed and a new one opened (1: a connection per request; default: no limit).",
+                               valueName: "n")) var reuse: Int?
     @Option(help: "Request path (default /infer, or the path in --host).") var path: String?
     @Option(help: "HTTP method: GET, POST, PUT, PATCH or DELETE (default GET; POST with a body).") var method: String?
     @Option(help: ArgumentHelp("Request body.", valueName: "text")) var body: String?
@@ -63,6 +69,7 @@ struct InferLoad: AsyncParsableCommand {
         guard maxInflight >= 1 else { throw ParseError("--max-inflight \(maxInflight): expected at least 1") }
         guard timeout > 0, timeout.isFinite else { throw ParseError("--timeout \(timeout): expected seconds above 0") }
         guard grace >= 0, grace.isFinite else { throw ParseError("--grace \(grace): expected seconds, 0 or more") }
+        if let reuse, reuse < 1 { throw ParseError("--reuse \(reuse): expected at least 1 request per connection") }
         if let seconds, !(seconds > 0 && seconds.isFinite) { throw ParseError("--seconds \(seconds): expected seconds above 0") }
         if let requests, requests < 1 { throw ParseError("--requests \(requests): expected at least 1") }
         if body != nil && bodyFile != nil { throw ParseError("--body and --body-file: give one of them") }
@@ -95,8 +102,15 @@ struct InferLoad: AsyncParsableCommand {
             profile = .constant(qps: qps, seconds: requests != nil && seconds == nil ? nil : (seconds ?? 60))
         }
         let schedule = ArrivalSchedule(profile: profile, arrival: arrival, seed: seed, limit: requests)
-        return LoadPlan(target: target, schedule: schedule, connections: connections, maxInFlight: maxInflight, timeout: timeout,
-                        completions: completions)
+        var plan = LoadPlan(target: target, schedule: schedule, connections: connections, maxInFlight: maxInflight, timeout: timeout,
+                            completions: completions)
+        plan.reuse = reuse
+        if target.secure {
+            plan.tls = try ClientTLS(host: target.host, caFile: cacert, insecure: insecure, certFile: cert, keyFile: key)
+        } else if cacert != nil || insecure || cert != nil || key != nil {
+            throw ParseError("--cacert, --insecure, --cert and --key are for https:// targets")
+        }
+        return plan
     }
 
     func run() async throws {
@@ -105,6 +119,7 @@ struct InferLoad: AsyncParsableCommand {
             writeStderr("infer-load: \(error)\n")
             throw ExitCode(ExitStatus.usage)
         }
+        if insecure { writeStderr("infer-load: --insecure: the server's certificate is not verified\n") }
         LineWriter.ignoreSIGPIPE()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
@@ -162,7 +177,7 @@ struct InferLoad: AsyncParsableCommand {
         let achieved = window > 0 ? Double(s.sent) / window : 0
         var line = "OK=\(s.ok) ERR=\(s.errors) sent=\(s.sent) scheduled=\(s.scheduled) target_qps=\(Number.fixed(target, 1)) achieved_qps=\(Number.fixed(achieved, 1))"
         line += " p50_ms=\(Number.fixed(s.latencyMs(50), 2)) p90_ms=\(Number.fixed(s.latencyMs(90), 2)) p99_ms=\(Number.fixed(s.latencyMs(99), 2)) max_ms=\(Number.fixed(s.latencyMs(100), 2))"
-        line += " lag_p99_ms=\(Number.fixed(s.lagMs(99), 3))"
+        line += " lag_p99_ms=\(Number.fixed(s.lagMs(99), 3)) connections=\(s.connectionsOpened)"
         if !s.errorKinds.isEmpty {
             line += " errors=" + s.errorKinds.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
         }

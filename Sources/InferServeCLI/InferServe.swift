@@ -44,6 +44,10 @@ struct InferServe: AsyncParsableCommand {
     @Option(name: .customLong("max-connection-age"), help: ArgumentHelp(ServerConfig.help("max-connection-age"))) var maxConnectionAge: String?
     @Option(name: .customLong("drain-seconds"), help: ArgumentHelp(ServerConfig.help("drain-seconds"))) var drainSeconds: String?
     @Option(name: .customLong("log-level"), help: ArgumentHelp(ServerConfig.help("log-level"))) var logLevel: String?
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp(ServerConfig.help("tls-cert"))) var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp(ServerConfig.help("tls-key"))) var tlsKey: String?
+    @Option(name: .customLong("tls-client-ca"), help: ArgumentHelp(ServerConfig.help("tls-client-ca"))) var tlsClientCA: String?
+    @Flag(name: .customLong("h2c"), inversion: .prefixedNo, help: ArgumentHelp(ServerConfig.help("h2c"))) var h2c: Bool?
     @Flag(name: .customLong("access-log"), inversion: .prefixedNo, help: ArgumentHelp(ServerConfig.help("access-log"))) var accessLog: Bool?
 
     func flags() -> [String: String] {
@@ -54,6 +58,7 @@ struct InferServe: AsyncParsableCommand {
             ("model-name", modelName), ("prefill-ms", prefillMs), ("max-batch", maxBatch), ("max-body", maxBody), ("idle-timeout", idleTimeout), ("max-connection-age", maxConnectionAge),
             ("drain-seconds", drainSeconds),
             ("log-level", logLevel), ("access-log", accessLog.map { String($0) }),
+            ("tls-cert", tlsCert), ("tls-key", tlsKey), ("tls-client-ca", tlsClientCA), ("h2c", h2c.map { String($0) }),
         ]
         for (name, value) in pairs { if let value { flags[name] = value } }
         return flags
@@ -64,6 +69,7 @@ struct InferServe: AsyncParsableCommand {
         let config: ServerConfig
         do {
             config = try ServerConfig.resolve(flags: flags(), environment: environment)
+            _ = try ServerTLS.configuration(config)  // unreadable files are a usage error, said before starting
         } catch {
             writeStderr("infer-serve: \(error)\n")
             throw ExitCode(ExitStatus.usage)

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Hummingbird
 import HummingbirdCore
+import HummingbirdHTTP2
 import InferModel
 import Platform
 import Logging
@@ -39,7 +40,7 @@ public struct InferServer: Sendable {
 
     /// The HTTP application: routes, middleware and the calibration service. Port 0 in
     /// the configuration binds a free port (tests read it from `onServerRunning`).
-    public func buildApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
+    public func buildApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: ServerMiddleware(metrics: metrics, pod: pod, accessLog: config.accessLog ? logger : nil))
         let ids = RequestIDs()
@@ -49,22 +50,32 @@ public struct InferServer: Sendable {
             .register(on: router)
         let (metrics, pod, logger) = (self.metrics, self.pod, self.logger)
         let idle = Duration.milliseconds(Int64(config.idleTimeout * 1000))
-        let server: HTTPServerBuilder
         // Built per connection (the handlers are evaluated for each new channel).
-        let maxAge = config.maxConnectionAge
+        // `Connection: close` has no meaning in HTTP/2, so a connection age is for HTTP/1.1 alone.
+        let maxAge = config.tlsCert.isEmpty && !config.h2c ? config.maxConnectionAge : 0
         @Sendable func age() -> [any RemovableChannelHandler] { maxAge > 0 ? [ConnectionAge(maxAgeSeconds: maxAge)] : [] }
+        let http1: HTTP1Channel.Configuration
         if config.accessLog {
             // With an access log every request goes through the middleware that writes it.
-            server = .http1(configuration: .init(additionalChannelHandlers: age(),
-                                                 idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000))))
+            http1 = .init(additionalChannelHandlers: age(), idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000)))
         } else {
             // Probes answered in the pipeline; the idle timer moves in front of them so it
             // sees every request (Hummingbird's own, behind them, would not).
-            server = .http1(configuration: .init(
+            http1 = .init(
                 additionalChannelHandlers: [HTTPConnectionStateHandler(idleTimeout: idle, logger: logger)] + age() + [
                     ProbeFastPath(answer: { routes.probe($0) }, metrics: metrics, pod: pod),
                 ],
-                idleTimeout: nil))
+                idleTimeout: nil)
+        }
+        let server: HTTPServerBuilder
+        if let tls = try ServerTLS.configuration(config) {
+            // HTTP/2 by ALPN, HTTP/1.1 for clients that do not offer it; each HTTP/2
+            // stream gets the same handlers (probes stay in the pipeline on both).
+            server = try .http2Upgrade(tlsConfiguration: tls, configuration: .init(idleTimeout: idle, streamConfiguration: http1))
+        } else if config.h2c {
+            server = .plaintextHTTP2(configuration: .init(idleTimeout: idle, streamConfiguration: http1))
+        } else {
+            server = .http1(configuration: http1)
         }
         return Application(
             router: router,
@@ -82,7 +93,7 @@ public struct InferServer: Sendable {
         logger.info("starting", metadata: Logger.Metadata(uniqueKeysWithValues:
             (config.summary + [("compute_workers", String(pool.workers)), ("pod", pod), ("version", InferServer.version)])
                 .map { ($0.0, Logger.MetadataValue.string($0.1)) }))
-        let app = buildApplication { channel in
+        let app = try buildApplication { channel in
             logger.info("listening", metadata: ["address": .string(channel.localAddress?.description ?? "?")])
         }
         var groupConfig = ServiceGroupConfiguration(

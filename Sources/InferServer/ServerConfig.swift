@@ -26,6 +26,13 @@ public struct ServerConfig: Sendable, Equatable {
     public var prefillMs = 0.5
     /// Generations decoding at once, interleaved token by token; more wait in the queue.
     public var maxBatch = 32
+    /// PEM files of a certificate chain and its key: serve TLS (HTTP/2 by ALPN, else HTTP/1.1).
+    public var tlsCert = ""
+    public var tlsKey = ""
+    /// PEM CA certificates: with TLS, require a client certificate they signed (mutual TLS).
+    public var tlsClientCA = ""
+    /// Serve plaintext HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1.
+    public var h2c = false
     public var maxBody = 1 << 20
     public var idleTimeout = 30.0
     /// Seconds after which a keep-alive connection is closed after its next response,
@@ -108,6 +115,14 @@ public struct ServerConfig: Sendable, Equatable {
             c.logLevel = v
         },
         .init("access-log", "Log one line per request", show: { String($0.accessLog) }) { c, v in c.accessLog = try boolean(v, "access-log") },
+        .init("tls-cert", "PEM certificate chain: serve TLS, HTTP/2 by ALPN with HTTP/1.1 beside it (needs --tls-key); empty: plain HTTP",
+              show: { $0.tlsCert }) { c, v in c.tlsCert = v },
+        .init("tls-key", "PEM private key of --tls-cert", show: { $0.tlsKey }) { c, v in c.tlsKey = v },
+        .init("tls-client-ca", "PEM CA certificates: require clients to present a certificate they signed (mutual TLS)",
+              show: { $0.tlsClientCA }) { c, v in c.tlsClientCA = v },
+        .init("h2c", "Serve plaintext HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1", show: { String($0.h2c) }) { c, v in
+            c.h2c = try boolean(v, "h2c")
+        },
     ]
 
     /// `--help` text of a setting: what it does, its env var and its default.
@@ -134,6 +149,16 @@ public struct ServerConfig: Sendable, Equatable {
             } catch {
                 throw ConfigError(flag: setting.flag, value: "", expected: "\(error)")
             }
+        }
+        if config.tlsCert.isEmpty != config.tlsKey.isEmpty {
+            throw ConfigError(flag: config.tlsCert.isEmpty ? "tls-key" : "tls-cert", value: config.tlsCert.isEmpty ? config.tlsKey : config.tlsCert,
+                              expected: "--tls-cert and --tls-key together")
+        }
+        if !config.tlsClientCA.isEmpty && config.tlsCert.isEmpty {
+            throw ConfigError(flag: "tls-client-ca", value: config.tlsClientCA, expected: "--tls-cert and --tls-key too")
+        }
+        if config.h2c && !config.tlsCert.isEmpty {
+            throw ConfigError(flag: "h2c", value: "true", expected: "plain HTTP only: with TLS, HTTP/2 is offered by ALPN")
         }
         if config.defaultTokens > config.maxTokens {
             throw ConfigError(flag: "tokens", value: String(config.defaultTokens), expected: "at most --max-tokens (\(config.maxTokens))")

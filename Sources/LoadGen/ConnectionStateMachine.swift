@@ -19,6 +19,8 @@ struct Outcome: Equatable {
     var error: String?
     /// A completion's tokens (infer-load --api openai).
     var tokens: Record.Tokens?
+    /// For a connection's first request: its connect (and TLS handshake) time.
+    var connectMs: Double?
 }
 
 /// The protocol of one keep-alive connection, as a value: each event the runner sees

@@ -10,6 +10,11 @@ final class Connection {
     /// For completions: this request's bytes, and its response's tokens as they come.
     var requestBytes: ByteBuffer?
     var tokens = TokenStream()
+    /// When its connect began (monotonic ns); how long connecting (and TLS) took, once
+    /// known, for the record of its first request; requests it has carried.
+    var connectStart: UInt64 = 0
+    var connectNanos: UInt64?
+    var requests = 0
 
     init(opening request: InFlight) { machine = ConnectionStateMachine(opening: request) }
 }
@@ -19,7 +24,9 @@ final class Connection {
 extension LoadRun {
     func open(with request: InFlight) {
         let connection = Connection(opening: request)
+        connection.connectStart = NIODeadline.now().uptimeNanoseconds
         connections.append(connection)
+        summary.didOpenConnection()
         inFlight += 1
         let bootstrap = ClientBootstrap(group: loop)
             // No TCP_NODELAY here: ClientBootstrap sets it (at IPPROTO_TCP). `.socketOption`
@@ -33,6 +40,7 @@ extension LoadRun {
                     let (run, connection) = bound.value
                     // NIO's response decoder (llhttp), fed by a writer of the request's
                     // bytes encoded once: every request of a run is the same.
+                    if let tls = run.plan.tls { try channel.pipeline.syncOperations.addHandler(try tls.handler()) }
                     try channel.pipeline.syncOperations.addHandlers([
                         PreEncodedRequestWriter(bytes: run.requestBytes, connection: connection),
                         ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)),
@@ -52,6 +60,8 @@ extension LoadRun {
         case .success(let channel):
             if resolved == nil { resolved = channel.remoteAddress }
             connection.channel = channel
+            // Over TLS the handshake is still to come; ResponseHandler times it.
+            if plan.tls == nil { connection.connectNanos = NIODeadline.now().uptimeNanoseconds &- connection.connectStart }
             apply(connection.machine.connected(at: NIODeadline.now().uptimeNanoseconds), on: connection)
         case .failure(let error):
             let kind = LoadRun.connectErrorKind(error)
@@ -83,8 +93,14 @@ extension LoadRun {
             connection.channel?.flush()
         case .close:
             close(connection)
-        case .record(var outcome, let thenClose):
+        case .record(var outcome, var thenClose):
             inFlight -= 1
+            connection.requests += 1
+            if connection.requests == 1, outcome.error == nil { outcome.connectMs = connection.connectNanos.map { Double($0) / 1e6 } }
+            if let reuse = plan.reuse, connection.requests >= reuse, !thenClose {
+                thenClose = true
+                _ = connection.machine.closeIfIdle()
+            }
             if plan.completions != nil, outcome.error == nil, outcome.status == 200 {
                 connection.tokens.finish()
                 outcome.tokens = connection.tokens.tokens(due: outcome.request.due, end: NIODeadline.now().uptimeNanoseconds)
@@ -123,7 +139,7 @@ extension LoadRun {
     }
 
     func failed(_ connection: Connection, kind: String, cause: String? = nil) {
-        if connection.machine.request != nil, kind == "reset" || kind == "protocol" {
+        if connection.machine.request != nil, kind == "reset" || kind == "protocol" || kind == "tls" {
             explain(kind, "\(plan.target.authority): \(cause ?? "the server closed the connection before the response ended")")
         }
         // The machine is closed before the channel is: a channelInactive fired by that

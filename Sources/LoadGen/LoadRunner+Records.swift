@@ -17,7 +17,8 @@ extension LoadRun {
             seq: request.seq,
             latencyMs: Double(latency) / 1e6,
             serviceMs: Double(service) / 1e6,
-            status: outcome.status, bytes: outcome.bytes, error: outcome.error, pod: outcome.pod, tokens: outcome.tokens)
+            status: outcome.status, bytes: outcome.bytes, error: outcome.error, pod: outcome.pod, tokens: outcome.tokens,
+            connectMs: outcome.connectMs)
         summary.didFinish(success: record.isSuccess, error: outcome.error, latencyNanos: latency)
         if !outputClosed, !sink(record) {
             outputClosed = true

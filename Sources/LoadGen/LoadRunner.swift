@@ -20,6 +20,10 @@ public struct LoadPlan: Sendable {
     public var timeout: Double
     /// With `--api openai`: completions, each request its own (the target's body unused).
     public var completions: CompletionLoad?
+    /// For an https target.
+    public var tls: ClientTLS?
+    /// Requests a connection carries before it is closed (and a new one opened); nil: no limit.
+    public var reuse: Int?
 
     public init(target: Target, schedule: ArrivalSchedule, connections: Int, maxInFlight: Int, timeout: Double,
                 completions: CompletionLoad? = nil) {

@@ -10,6 +10,8 @@ public struct LoadSummary: Sendable {
     public private(set) var errors = 0
     public private(set) var overload = 0
     public private(set) var errorKinds: [String: Int] = [:]
+    /// Connections opened (a connection policy's cost: `--reuse`, `--connections`).
+    public private(set) var connectionsOpened = 0
     /// Scheduled → last byte, µs.
     public private(set) var latency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000)
     /// When the generator acted on a request − when it was due, µs: how late the
@@ -33,6 +35,8 @@ public struct LoadSummary: Sendable {
     mutating func didFire(lagNanos: UInt64) { scheduleLag.record(lagNanos / 1000) }
 
     mutating func didSend() { sent += 1 }
+
+    mutating func didOpenConnection() { connectionsOpened += 1 }
 
     mutating func didFinish(success: Bool, error: String?, latencyNanos: UInt64) {
         if success { ok += 1 } else { errors += 1 }

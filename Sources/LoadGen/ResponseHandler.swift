@@ -1,5 +1,7 @@
 import NIOCore
 import NIOHTTP1
+import NIOSSL
+import NIOTLS
 
 /// Writes the request, encoded once, in place of NIO's per-request encoder.
 final class PreEncodedRequestWriter: ChannelOutboundHandler, RemovableChannelHandler {
@@ -50,13 +52,41 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent, connection.connectNanos == nil {
+            connection.connectNanos = NIODeadline.now().uptimeNanoseconds &- connection.connectStart
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         runner.failed(connection, kind: "reset")
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let kind = (error is HTTPParserError || error is NIOHTTPDecoderError) ? "protocol" : "reset"
-        runner.failed(connection, kind: kind, cause: kind == "protocol" ? "invalid HTTP response: \(error)" : LoadRun.describe(error))
+        let kind: String
+        if error is NIOSSLError || error is BoringSSLError {
+            kind = "tls"
+        } else {
+            kind = (error is HTTPParserError || error is NIOHTTPDecoderError) ? "protocol" : "reset"
+        }
+        let cause = switch kind {
+        case "protocol": "invalid HTTP response: \(error)"
+        case "tls": Self.describeTLS(error)
+        default: LoadRun.describe(error)
+        }
+        runner.failed(connection, kind: kind, cause: cause)
+    }
+
+    /// A TLS failure as a person reads it: BoringSSL's reason ("CERTIFICATE_VERIFY_FAILED"),
+    /// with what to do about an unverified certificate.
+    static func describeTLS(_ error: any Error) -> String {
+        let text = String(describing: error)
+        let parts = text.split(separator: "OPENSSL_internal:", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return "TLS handshake: \(text)" }
+        let reason = parts[1].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+        let hint = reason == "CERTIFICATE_VERIFY_FAILED" ? " (trust its CA with --cacert FILE, or skip the check with --insecure)" : ""
+        return "TLS handshake failed: \(reason)" + hint
     }
 }

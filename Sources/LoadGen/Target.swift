@@ -6,26 +6,30 @@ public struct Target: Equatable, Sendable {
     public let method: String
     public let headers: [(name: String, value: String)]
     public let body: [UInt8]
+    /// https: TLS to the host (its name as SNI), default port 443.
+    public let secure: Bool
 
     public static func == (a: Target, b: Target) -> Bool {
-        a.host == b.host && a.port == b.port && a.path == b.path && a.method == b.method && a.body == b.body
+        a.host == b.host && a.port == b.port && a.path == b.path && a.method == b.method && a.body == b.body && a.secure == b.secure
             && a.headers.map(\.name) == b.headers.map(\.name) && a.headers.map(\.value) == b.headers.map(\.value)
     }
 
     public static let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
     /// Parses `--host URL` (the old script's flag: a URL, e.g. http://localhost:8080),
-    /// `--path`, `--method`, `-H 'Name: value'` and the body. Only plain http: the
-    /// targets are a local server or a cluster's NodePort.
+    /// `--path`, `--method`, `-H 'Name: value'` and the body; http:// or https://.
     public init(url: String, path: String?, method: String, headers: [String], body: [UInt8]) throws(ParseError) {
         var rest = Substring(url)
+        var secure = false
         if rest.hasPrefix("http://") {
             rest = rest.dropFirst(7)
         } else if rest.hasPrefix("https://") {
-            throw ParseError("--host \(url): https is not supported; use the plain http endpoint (Service or NodePort)")
+            rest = rest.dropFirst(8)
+            secure = true
         } else if rest.contains("://") {
-            throw ParseError("--host \(url): expected an http:// URL")
+            throw ParseError("--host \(url): expected an http:// or https:// URL")
         }
+        self.secure = secure
         // A path in the URL is used when --path is not given; else /infer, as the old script.
         var urlPath = ""
         if let slash = rest.firstIndex(of: "/") {
@@ -33,7 +37,7 @@ public struct Target: Equatable, Sendable {
             rest = rest[..<slash]
         }
         var hostPart = rest
-        var port = 80
+        var port = secure ? 443 : 80
         if hostPart.hasPrefix("[") {  // [::1]:8080
             guard let close = hostPart.firstIndex(of: "]") else { throw ParseError("--host \(url): unclosed [ in IPv6 address") }
             let after = hostPart[hostPart.index(after: close)...]
@@ -79,6 +83,6 @@ public struct Target: Equatable, Sendable {
     /// The Host header value.
     public var authority: String {
         let h = host.contains(":") ? "[\(host)]" : host
-        return port == 80 ? h : "\(h):\(port)"
+        return port == (secure ? 443 : 80) ? h : "\(h):\(port)"
     }
 }

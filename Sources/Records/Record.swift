@@ -11,13 +11,16 @@ public struct Record: Equatable, Sendable {
     /// HTTP status; 0 when there was no response.
     public var status: Int
     public var bytes: Int
-    /// nil, or a short kind: connect, timeout, reset, protocol, overload, cancelled.
+    /// nil, or a short kind: connect, tls, timeout, reset, protocol, overload, cancelled.
     public var error: String?
     /// The replica that answered (the X-Served-By header).
     public var pod: String?
     /// For a completion (infer-load --api openai): its tokens and their timing; nil for
     /// other requests, whose records carry none of these keys.
     public var tokens: Tokens?
+    /// For the first request on a new connection: how long connecting took, TLS
+    /// handshake included (ms); nil for requests on a connection already open.
+    public var connectMs: Double?
 
     /// A completion's tokens: time to the first (from the scheduled send, as latency),
     /// the mean and the longest gap between them as they streamed, and how many went in
@@ -39,7 +42,7 @@ public struct Record: Equatable, Sendable {
     }
 
     public init(ts: Double, seq: Int, latencyMs: Double, serviceMs: Double, status: Int, bytes: Int, error: String?, pod: String?,
-                tokens: Tokens? = nil) {
+                tokens: Tokens? = nil, connectMs: Double? = nil) {
         self.ts = ts
         self.seq = seq
         self.latencyMs = latencyMs
@@ -49,6 +52,7 @@ public struct Record: Equatable, Sendable {
         self.error = error
         self.pod = pod
         self.tokens = tokens
+        self.connectMs = connectMs
     }
 
     /// Success: a 2xx or 3xx answer and no error.
@@ -56,6 +60,6 @@ public struct Record: Equatable, Sendable {
 
     /// The error kinds a generator writes.
     public enum ErrorKind: String, CaseIterable, Sendable {
-        case connect, timeout, reset, `protocol`, overload, cancelled
+        case connect, tls, timeout, reset, `protocol`, overload, cancelled
     }
 }

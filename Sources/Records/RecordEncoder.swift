@@ -23,6 +23,10 @@ public enum RecordEncoder {
         appendString(record.error, to: &out)
         out.append(contentsOf: #","pod":"#.utf8)
         appendString(record.pod, to: &out)
+        if let connectMs = record.connectMs {
+            out.append(contentsOf: #","connect_ms":"#.utf8)
+            appendFixed(Int64((connectMs * 1e3).rounded()), decimals: 3, to: &out)
+        }
         if let tokens = record.tokens {
             for (key, ms) in [(#","ttft_ms":"#, tokens.ttftMs), (#","itl_ms":"#, tokens.itlMs), (#","itl_max_ms":"#, tokens.itlMaxMs)] {
                 out.append(contentsOf: key.utf8)

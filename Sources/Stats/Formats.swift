@@ -172,6 +172,7 @@ public struct ReportFormatter: Sendable {
                 }
                 out += "\n"
             }
+            if let b = r.podBalance { out += row("Balance", balanceText(b, pods: r.pods.count)) }
         }
         if let scaling = r.scalingTally {
             var text = scaling.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "  ")
@@ -228,6 +229,7 @@ public struct ReportFormatter: Sendable {
                 out += "\n| pod | requests | share | ok |\n|---|---:|---:|---:|\n"
                 for pod in r.pods { out += "| \(pod.name) | \(pod.requests) | \(Number.fixed(pod.share * 100, 1)) % | \(pod.successes) |\n" }
             }
+            if let b = r.podBalance { out += "\nBalance: \(balanceText(b, pods: r.pods.count))\n" }
         }
         return out
     }
@@ -256,6 +258,13 @@ public struct ReportFormatter: Sendable {
         o.set("service_ms", object: json(r.service))
         o.set("bytes", .integer(r.bytes))
         if let t = r.tokens { setTokens(o, t) }
+        if let b = r.podBalance {
+            let balance = JSONObject()
+            balance.set("largest_vs_even", .real(round3(b.largest)))
+            balance.set("smallest_vs_even", .real(round3(b.smallest)))
+            balance.set("cv", .real(round3(b.cv)))
+            o.set("pod_balance", object: balance)
+        }
         if let state = r.scalingTally, type == "total" {
             let lines = JSONObject()
             for (kind, count) in state.counts { lines.set(kind, .integer(count)) }
@@ -327,6 +336,10 @@ public struct ReportFormatter: Sendable {
     // MARK: Helpers
 
     func row(_ title: String, _ value: String) -> String { pad(title, 13) + value + "\n" }
+    func balanceText(_ b: Report.PodBalance, pods: Int) -> String {
+        "largest share \(Number.fixed(b.largest, 2))× even, smallest \(Number.fixed(b.smallest, 2))×, CV \(Number.fixed(b.cv, 2)) over \(pods) pods"
+    }
+
     /// A token distribution's percentile `p` for a cell ("-" when none).
     func tokenCell(_ d: Report.Distribution?, _ p: Double) -> String {
         guard let d, d.count > 0, let ms = d.percentiles.first(where: { $0.p == p })?.ms else { return "-" }

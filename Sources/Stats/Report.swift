@@ -45,6 +45,28 @@ public struct Report: Sendable {
     public let scalingTally: ScalingTally?
     /// Completions' tokens, when the records carry them.
     public let tokens: TokenReport?
+    /// How evenly the pods shared the requests, with two or more pods.
+    public let podBalance: PodBalance?
+
+    /// The pods' shares against an even split: the largest and the smallest share as a
+    /// multiple of 1/pods, and the coefficient of variation of their request counts. A
+    /// Service balances connections, not requests: this says what a client's connection
+    /// policy made of that. Only pods that served a request are counted.
+    public struct PodBalance: Sendable, Equatable {
+        public let largest: Double
+        public let smallest: Double
+        public let cv: Double
+
+        init?(_ counts: [Int]) {
+            guard counts.count >= 2 else { return nil }
+            let n = Double(counts.count), total = Double(counts.reduce(0, +))
+            guard total > 0 else { return nil }
+            let mean = total / n
+            largest = Double(counts.max()!) / mean
+            smallest = Double(counts.min()!) / mean
+            cv = (counts.map { (Double($0) - mean) * (Double($0) - mean) }.reduce(0, +) / n).squareRoot() / mean
+        }
+    }
 
     public var failures: Int { requests - successes }
 
@@ -91,6 +113,7 @@ public struct Report: Sendable {
                        share: named > 0 ? Double($0.element) / Double(named) : 0,
                        tokens: podTokens.map { TokenReport($0, seconds: seconds, percentiles: tokenPercentiles) })
         }.sorted { $0.requests != $1.requests ? $0.requests > $1.requests : $0.name < $1.name }
+        podBalance = PodBalance(pods.map(\.requests))
     }
 
     static func distribution(_ stats: LatencyStats, _ percentiles: [Double]) -> Distribution {

@@ -11,7 +11,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ["--host", "ftp://x"], ["--host", "https://x"], ["--qps", "0"], ["--steps", "bogus"],
+        ["--host", "ftp://x"], ["--host", "https://127.0.0.1:1", "--cert", "/nonexistent"], ["--qps", "0"], ["--steps", "bogus"],
         ["--arrival", "normal"], ["--method", "BREW"], ["--connections", "0"], ["--body-file", "/nonexistent"],
     ])
     func unusableFlagsExit2BeforeAnyRequest(arguments: [String]) throws {

@@ -184,16 +184,29 @@ import Glibc
     }
 
     @Test func idleAndStalledClientsAreDisconnected() async throws {
-        try await Self.live(Self.server { $0.idleTimeout = 4 }) { client in
+        // Not `live`: its readiness polls share one connection, which this short idle
+        // timeout would close if the test task stalled between two polls.
+        try await Self.server { $0.idleTimeout = 4 }.buildApplication().test(.live) { client in
             guard let port = client.port else { Issue.record("no port"); return }
+            try await ConnectionAgeLiveTests.waitReady(port: port)
             // A busy connection is not idle: probes every 50 ms for longer than the timeout
-            // (a 4 s timeout, so a busy test machine's stall does not make it idle).
-            let busyUntil = ContinuousClock.now + .milliseconds(4500)
-            while ContinuousClock.now < busyUntil {
-                let probe = try await client.execute(uri: "/healthz", method: .get)
-                #expect(probe.status == .ok)
-                try await Task.sleep(for: .milliseconds(50))
+            // (a 4 s timeout, so a busy test machine's stall does not make it idle). On a
+            // Dispatch thread: other suites' blocking waits can hold the cooperative pool's
+            // few threads for seconds, and a probe loop there would stall past the timeout.
+            let busy = try RawSocket.connect(port: port)
+            defer { close(busy) }
+            let answered = await RawSocket.offPool { () -> (ok: Int, sent: Int) in
+                let busyUntil = ContinuousClock.now + .milliseconds(4500)
+                var ok = 0, sent = 0
+                while ContinuousClock.now < busyUntil {
+                    RawSocket.send(busy, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                    sent += 1
+                    if RawSocket.readResponse(busy).hasPrefix("HTTP/1.1 200") { ok += 1 } else { break }
+                    usleep(50_000)
+                }
+                return (ok, sent)
             }
+            #expect(answered.ok == answered.sent && answered.ok > 10, "\(answered.ok) of \(answered.sent) probes answered on one connection")
             // A client that sends half a request head and stalls is closed by the server.
             let fd = try RawSocket.connect(port: port)
             defer { close(fd) }

@@ -9,10 +9,11 @@ import Testing
     @Test func everySettingIsAFlagOfTheCommand() throws {
         // Give each flag the default value it shows: the command must hand every one on.
         var arguments: [String] = []
-        for setting in ServerConfig.settings where setting.flag != "access-log" {
+        let switches = ["access-log", "h2c"]
+        for setting in ServerConfig.settings where !switches.contains(setting.flag) {
             arguments += ["--\(setting.flag)", setting.value(in: ServerConfig())]
         }
-        arguments.append("--access-log")
+        arguments += ["--access-log", "--no-h2c"]
         let command = try InferServe.parse(arguments)
         #expect(Set(command.flags().keys) == Set(ServerConfig.settings.map(\.flag)))
     }

@@ -6,57 +6,8 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import SwiftASN1
+import TestSupport
 import X509
-
-/// Certificates made at test time: a CA, a server certificate for 127.0.0.1 and
-/// localhost, and a client certificate, all PEM.
-struct TestPKI {
-    let caPEM: String
-    let serverCertPEM: String
-    let serverKeyPEM: String
-    let clientCertPEM: String
-    let clientKeyPEM: String
-
-    static let shared: TestPKI = try! TestPKI()
-
-    init() throws {
-        let now = Date()
-        let caKey = P256.Signing.PrivateKey()
-        let caName = try DistinguishedName { CommonName("kube-wait test CA") }
-        let ca = try Certificate(
-            version: .v3, serialNumber: .init(), publicKey: .init(caKey.publicKey),
-            notValidBefore: now - 3600, notValidAfter: now + 86_400, issuer: caName, subject: caName,
-            signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
-                KeyUsage(keyCertSign: true)
-            },
-            issuerPrivateKey: .init(caKey))
-        func leaf(_ name: String, _ key: P256.Signing.PrivateKey, server: Bool) throws -> Certificate {
-            try Certificate(
-                version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
-                notValidBefore: now - 3600, notValidAfter: now + 86_400, issuer: caName,
-                subject: try DistinguishedName { CommonName(name) },
-                signatureAlgorithm: .ecdsaWithSHA256,
-                extensions: try Certificate.Extensions {
-                    if server {
-                        SubjectAlternativeNames([.ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])), .dnsName("localhost")])
-                        try ExtendedKeyUsage([.serverAuth])
-                    } else {
-                        try ExtendedKeyUsage([.clientAuth])
-                    }
-                },
-                issuerPrivateKey: .init(caKey))
-        }
-        let serverKey = P256.Signing.PrivateKey()
-        let clientKey = P256.Signing.PrivateKey()
-        caPEM = try ca.serializeAsPEM().pemString
-        serverCertPEM = try leaf("127.0.0.1", serverKey, server: true).serializeAsPEM().pemString
-        serverKeyPEM = serverKey.pemRepresentation
-        clientCertPEM = try leaf("kube-wait-test-client", clientKey, server: false).serializeAsPEM().pemString
-        clientKeyPEM = clientKey.pemRepresentation
-    }
-}
 
 /// An HTTPS server that answers as a Kubernetes API server does — JSON objects,
 /// `?watch=1` chunked event streams, Status objects — from a script the test writes,

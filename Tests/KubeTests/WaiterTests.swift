@@ -2,6 +2,7 @@ import Foundation
 import JSON
 @testable import Kube
 import NIOConcurrencyHelpers
+import TestSupport
 import Testing
 import Platform
 

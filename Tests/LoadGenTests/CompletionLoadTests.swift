@@ -112,7 +112,9 @@ final class SSEServer: Sendable {
             let t = try #require(record.tokens)
             // Bounds for a busy machine: never early, and not much late.
             #expect(t.ttftMs! >= 120 && t.ttftMs! < 120 + 400, "ttft \(t.ttftMs!)")
-            #expect(t.itlMs! >= 39 && t.itlMs! < 40 + 60, "itl \(t.itlMs!)")
+            // The mean gap: a first token held up by a busy machine shortens it, so the lower
+            // bound is loose; the sum of the gaps cannot beat the server's 200 ms.
+            #expect(t.itlMs! >= 20 && t.itlMs! < 40 + 60, "itl \(t.itlMs!)")
             #expect(t.itlMaxMs! >= t.itlMs! && t.itlMaxMs! < 40 + 300)
             #expect(t.tokensIn == 11 && t.tokensOut == 6)
             #expect(record.latencyMs >= 120 + 5 * 40)

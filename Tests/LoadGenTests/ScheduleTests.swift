@@ -84,7 +84,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("https://x", "https"), ("ftp://x", "http://"), ("http://:80", "no host"), ("http://x:99999", "port"),
+        ("https://:443", "no host"), ("ftp://x", "http://"), ("http://:80", "no host"), ("http://x:99999", "port"),
         ("http://x:abc", "port"),
     ])
     func badURLsSayWhy(url: String, says: String) {

@@ -293,3 +293,21 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
     }
 }
 
+/// How evenly pods shared the requests, on a known split.
+@Suite struct PodBalanceTests {
+    @Test func sharesAgainstAnEvenSplit() throws {
+        let counts = ["a": 60, "b": 30, "c": 10]
+        var lines: [String] = []
+        for (pod, n) in counts { for i in 0..<n { lines.append(line(ts: 1000 + Double(i), latency: 5, pod: pod)) } }
+        let report = engine(lines).totalReport()
+        let b = try #require(report.podBalance)
+        // Mean 33.3: 60 is 1.8× even, 10 is 0.3×; sd = sqrt((26.7² + 3.3² + 23.3²) / 3) = 20.5, CV 0.616.
+        #expect(abs(b.largest - 1.8) < 1e-9 && abs(b.smallest - 0.3) < 1e-9 && abs(b.cv - 0.6164) < 1e-3, "\(b)")
+        let text = ReportFormatter(format: .text, percentiles: [50]).total(report, Extras(), windowsShown: false)
+        #expect(text.contains("largest share 1.80× even, smallest 0.30×, CV 0.62 over 3 pods"), "\(text)")
+        let json = ReportFormatter(format: .json, percentiles: [50]).total(report, Extras(), windowsShown: false)
+        #expect(json.contains(#""pod_balance":{"largest_vs_even":1.8,"smallest_vs_even":0.3,"cv":0.616}"#), "\(json)")
+        #expect(engine([line(ts: 1, latency: 1, pod: "a")]).totalReport().podBalance == nil, "one pod: no balance to speak of")
+    }
+}
+

@@ -1,0 +1,80 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// infer-load and infer-serve over TLS, as ordinary users, with certificates made in the
+/// test: trusted with --cacert, refused without it, accepted with --insecure; mutual
+/// TLS; and a connection policy (--reuse) that opens what it says.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct TLSProcessTests {
+    static let pki = try! TestPKI.shared.files()
+
+    static func records(_ stdout: String) throws -> [[String: Any]] {
+        try stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    }
+
+    /// Until /readyz answers 200 over https.
+    static func waitReady(_ url: String) throws {
+        for _ in 0..<100 {
+            let probe = try Tools.run("infer-load", ["--host", url, "--path", "/readyz", "--requests", "1", "--insecure", "--quiet"])
+            if probe.stdout.contains(#""status":200"#) { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        Issue.record("infer-serve never became ready at \(url)")
+    }
+
+    @Test func httpsIsTrustedWithTheCARefusedWithoutAndAcceptedWhenInsecure() throws {
+        let (server, port) = try Tools.startServer(["--tls-cert", Self.pki + "/server.pem", "--tls-key", Self.pki + "/server.key", "--work-ms", "1"])
+        defer { server.terminate() }
+        let url = "https://127.0.0.1:\(port)"
+        try Self.waitReady(url)
+        let trusted = try Tools.run("infer-load", ["--host", url, "--cacert", Self.pki + "/ca.pem", "--requests", "10", "--qps", "50"])
+        let ok = try Self.records(trusted.stdout)
+        #expect(trusted.status == 0 && ok.count == 10 && ok.allSatisfy { $0["status"] as? Int == 200 }, "\(trusted.stderr)")
+        // Each connection's handshake, in its first request's record only (a slow
+        // handshake on a busy machine may make a second connection).
+        let opened = trusted.stderr.split(separator: " ").first { $0.hasPrefix("connections=") }.flatMap { Int($0.dropFirst(12).prefix { $0.isNumber }) }
+        #expect(opened.map { (1...3).contains($0) } == true && ok.filter { $0["connect_ms"] != nil }.count == opened, "\(trusted.stderr)")
+        let refused = try Tools.run("infer-load", ["--host", url, "--requests", "3", "--qps", "50"])
+        let failed = try Self.records(refused.stdout)
+        #expect(failed.count == 3 && failed.allSatisfy { $0["error"] as? String == "tls" && $0["status"] as? Int == 0 })
+        #expect(refused.stderr.contains("CERTIFICATE_VERIFY_FAILED") && refused.stderr.contains("--cacert"), "\(refused.stderr)")
+        let insecure = try Tools.run("infer-load", ["--host", url, "--insecure", "--requests", "3", "--qps", "50"])
+        #expect(try Self.records(insecure.stdout).allSatisfy { $0["status"] as? Int == 200 })
+        #expect(insecure.stderr.contains("--insecure: the server's certificate is not verified"))
+    }
+
+    @Test func mutualTLSNeedsTheClientCertificate() throws {
+        let (server, port) = try Tools.startServer(["--tls-cert", Self.pki + "/server.pem", "--tls-key", Self.pki + "/server.key",
+                                                    "--tls-client-ca", Self.pki + "/ca.pem", "--work-ms", "1"])
+        defer { server.terminate() }
+        let url = "https://127.0.0.1:\(port)"
+        let withCert = ["--host", url, "--cacert", Self.pki + "/ca.pem", "--cert", Self.pki + "/client.pem", "--key", Self.pki + "/client.key"]
+        for _ in 0..<100 {
+            if try Tools.run("infer-load", withCert + ["--path", "/readyz", "--requests", "1", "--quiet"]).stdout.contains(#""status":200"#) { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let accepted = try Tools.run("infer-load", withCert + ["--requests", "5", "--qps", "50"])
+        #expect(try Self.records(accepted.stdout).filter { $0["status"] as? Int == 200 }.count == 5, "\(accepted.stderr)")
+        let anonymous = try Tools.run("infer-load", ["--host", url, "--cacert", Self.pki + "/ca.pem", "--requests", "3", "--qps", "50"])
+        let refused = try Self.records(anonymous.stdout)
+        #expect(refused.count == 3 && refused.allSatisfy { $0["status"] as? Int == 0 && $0["error"] != nil && !($0["error"] is NSNull) }, "\(anonymous.stdout)")
+    }
+
+    @Test func reuseOneOpensAConnectionPerRequest() throws {
+        let (server, port) = try Tools.startServer(["--work-ms", "1"])
+        defer { server.terminate() }
+        try Tools.waitReady(port: port)
+        let url = "http://127.0.0.1:\(port)"
+        let each = try Tools.run("infer-load", ["--host", url, "--requests", "12", "--qps", "40", "--reuse", "1"])
+        #expect(try Self.records(each.stdout).filter { $0["connect_ms"] != nil }.count == 12)
+        #expect(each.stderr.contains("OK=12") && each.stderr.contains("connections=12"), "\(each.stderr)")
+        let four = try Tools.run("infer-load", ["--host", url, "--requests", "12", "--qps", "40", "--reuse", "4"])
+        #expect(four.stderr.contains("OK=12") && four.stderr.contains("connections=3"), "\(four.stderr)")
+        let kept = try Tools.run("infer-load", ["--host", url, "--requests", "12", "--qps", "40"])
+        #expect(kept.stderr.contains("OK=12") && kept.stderr.contains("connections=1"), "\(kept.stderr)")
+        let bad = try Tools.run("infer-load", ["--host", url, "--reuse", "0"])
+        #expect(bad.status == 2 && bad.stderr.contains("--reuse 0"))
+        let plainWithCA = try Tools.run("infer-load", ["--host", url, "--cacert", Self.pki + "/ca.pem"])
+        #expect(plainWithCA.status == 2 && plainWithCA.stderr.contains("https://"))
+    }
+}
