@@ -61,7 +61,7 @@ extension LoadRun {
             if resolved == nil { resolved = channel.remoteAddress }
             connection.channel = channel
             // Over TLS the handshake is still to come; ResponseHandler times it.
-            if plan.tls == nil { connection.connectNanos = NIODeadline.now().uptimeNanoseconds &- connection.connectStart }
+            if plainTCP { connection.connectNanos = NIODeadline.now().uptimeNanoseconds &- connection.connectStart }
             apply(connection.machine.connected(at: NIODeadline.now().uptimeNanoseconds), on: connection)
         case .failure(let error):
             let kind = LoadRun.connectErrorKind(error)
@@ -83,7 +83,7 @@ extension LoadRun {
             break
         case .send(let request):
             summary.didSend()
-            if let completions = plan.completions {
+            if timesTokens, let completions = plan.completions {
                 connection.requestBytes = completions.request(head: completionHead, seq: request.seq)
                 connection.tokens = TokenStream()
             }
@@ -97,11 +97,11 @@ extension LoadRun {
             inFlight -= 1
             connection.requests += 1
             if connection.requests == 1, outcome.error == nil { outcome.connectMs = connection.connectNanos.map { Double($0) / 1e6 } }
-            if let reuse = plan.reuse, connection.requests >= reuse, !thenClose {
+            if connection.requests >= reuseLimit, !thenClose {
                 thenClose = true
                 _ = connection.machine.closeIfIdle()
             }
-            if plan.completions != nil, outcome.error == nil, outcome.status == 200 {
+            if timesTokens, outcome.error == nil, outcome.status == 200 {
                 connection.tokens.finish()
                 outcome.tokens = connection.tokens.tokens(due: outcome.request.due, end: NIODeadline.now().uptimeNanoseconds)
             }

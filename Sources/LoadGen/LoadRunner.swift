@@ -103,6 +103,11 @@ final class LoadRun {
     let requestBytes: ByteBuffer
     /// For completions: the request line and headers but the length, made once.
     let completionHead: [UInt8]
+    /// The plan's per-request choices as plain values: read on every response, where
+    /// testing an optional struct of strings for nil would copy it.
+    let timesTokens: Bool
+    let plainTCP: Bool
+    let reuseLimit: Int
     let timeoutNanos: UInt64
 
     var startNanos: UInt64 = 0
@@ -155,6 +160,9 @@ final class LoadRun {
             }
         }
         completionHead = head
+        timesTokens = plan.completions != nil
+        plainTCP = plan.tls == nil
+        reuseLimit = plan.reuse ?? Int.max
         requestHead = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: plan.completions == nil ? plan.target.method : "POST"),
                                       uri: plan.target.path, headers: headers)
         var bytes = ByteBuffer()

@@ -41,12 +41,12 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let head):
             connection.machine.responseHead(status: Int(head.status.code), pod: head.headers.first(name: "X-Served-By"),
                                             keepAlive: head.isKeepAlive)
-            if runner.plan.completions != nil {
+            if runner.timesTokens {
                 connection.tokens.isEventStream = head.headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true
             }
         case .body(let buffer):
             connection.machine.responseBody(bytes: buffer.readableBytes)
-            if runner.plan.completions != nil { connection.tokens.feed(buffer, at: NIODeadline.now().uptimeNanoseconds) }
+            if runner.timesTokens { connection.tokens.feed(buffer, at: NIODeadline.now().uptimeNanoseconds) }
         case .end:
             runner.responseEnded(connection)
         }

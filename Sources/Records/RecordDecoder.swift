@@ -93,6 +93,11 @@ public struct RecordDecoder {
         if let serviceMs, !(serviceMs >= 0 && serviceMs < 1e12) { return Malformed("\"service_ms\" must be a number ≥ 0") }
         if bytes < 0 { return Malformed("\"bytes\" must be ≥ 0") }
         if status < 0 || status > 999 { return Malformed("\"status\" must be from 0 to 999") }
+        return hasTokens ? checkTokens() : nil
+    }
+
+    /// Only for the lines that carry them (a literal array here would cost every line an allocation).
+    func checkTokens() -> Malformed? {
         for (key, ms) in [("ttft_ms", ttftMs), ("itl_ms", itlMs), ("itl_max_ms", itlMaxMs)] {
             if let ms, !(ms >= 0 && ms < 1e12) { return Malformed("\"\(key)\" must be a number ≥ 0") }
         }
