@@ -36,6 +36,8 @@ struct InferLoad: AsyncParsableCommand {
     @Option(help: ArgumentHelp("https: the private key (PEM) of --cert.", valueName: "file")) var key: String?
     @Option(help: ArgumentHelp("Requests a connection carries before it is closed and a new one opened (1: a connection per request; default: no limit).",
                                valueName: "n")) var reuse: Int?
+    @Flag(help: "Speak HTTP/2: h2 by ALPN over https, prior knowledge (h2c) over http.") var http2 = false
+    @Option(help: ArgumentHelp("With --http2: requests at once on one connection (streams).", valueName: "n")) var streams = 100
     @Option(help: "Request path (default /infer, or the path in --host).") var path: String?
     @Option(help: "HTTP method: GET, POST, PUT, PATCH or DELETE (default GET; POST with a body).") var method: String?
     @Option(help: ArgumentHelp("Request body.", valueName: "text")) var body: String?
@@ -70,6 +72,7 @@ struct InferLoad: AsyncParsableCommand {
         guard timeout > 0, timeout.isFinite else { throw ParseError("--timeout \(timeout): expected seconds above 0") }
         guard grace >= 0, grace.isFinite else { throw ParseError("--grace \(grace): expected seconds, 0 or more") }
         if let reuse, reuse < 1 { throw ParseError("--reuse \(reuse): expected at least 1 request per connection") }
+        guard streams >= 1 else { throw ParseError("--streams \(streams): expected at least 1") }
         if let seconds, !(seconds > 0 && seconds.isFinite) { throw ParseError("--seconds \(seconds): expected seconds above 0") }
         if let requests, requests < 1 { throw ParseError("--requests \(requests): expected at least 1") }
         if body != nil && bodyFile != nil { throw ParseError("--body and --body-file: give one of them") }
@@ -105,8 +108,11 @@ struct InferLoad: AsyncParsableCommand {
         var plan = LoadPlan(target: target, schedule: schedule, connections: connections, maxInFlight: maxInflight, timeout: timeout,
                             completions: completions)
         plan.reuse = reuse
+        plan.http2 = http2
+        plan.streams = streams
         if target.secure {
-            plan.tls = try ClientTLS(host: target.host, caFile: cacert, insecure: insecure, certFile: cert, keyFile: key)
+            plan.tls = try ClientTLS(host: target.host, caFile: cacert, insecure: insecure, certFile: cert, keyFile: key,
+                                     alpn: http2 ? ["h2"] : ["http/1.1"])
         } else if cacert != nil || insecure || cert != nil || key != nil {
             throw ParseError("--cacert, --insecure, --cert and --key are for https:// targets")
         }

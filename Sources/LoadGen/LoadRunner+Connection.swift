@@ -150,6 +150,7 @@ extension LoadRun {
 
     func sweepTimeouts() {
         let now = NIODeadline.now().uptimeNanoseconds
+        if plan.http2 { sweepHTTP2Timeouts(now: now) }
         for connection in connections {
             if case .awaitingResponse(let response) = connection.machine.state, now &- response.request.sent > timeoutNanos {
                 explain("timeout", "no response within \(plan.timeout) s (--timeout)")
@@ -162,12 +163,14 @@ extension LoadRun {
         for connection in connections where connection.machine.request != nil {
             failed(connection, kind: "cancelled")
         }
+        cancelHTTP2(kind: "cancelled")
         finishIfDone()
     }
 
     /// Output is gone: nothing more can be recorded, so stop at once.
     func cancelAll() {
         for connection in connections { apply(connection.machine.abandon(), on: connection) }
+        for connection in h2 { closeHTTP2(connection) }
         inFlight = 0
         finishIfDone()
     }

@@ -4,6 +4,7 @@ import Glibc
 import Records
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOConcurrencyHelpers
 import NIOPosix
 import Platform
@@ -24,6 +25,10 @@ public struct LoadPlan: Sendable {
     public var tls: ClientTLS?
     /// Requests a connection carries before it is closed (and a new one opened); nil: no limit.
     public var reuse: Int?
+    /// HTTP/2 (`--http2`: ALPN h2 over TLS, prior knowledge over plain TCP), with up to
+    /// `streams` requests at once on a connection.
+    public var http2 = false
+    public var streams = 100
 
     public init(target: Target, schedule: ArrivalSchedule, connections: Int, maxInFlight: Int, timeout: Double,
                 completions: CompletionLoad? = nil) {
@@ -121,6 +126,9 @@ final class LoadRun {
     var outputClosed = false
     var connections: [Connection] = []
     var idle: [Connection] = []
+    /// HTTP/2 connections, and their multiplexers between pipeline set-up and connect.
+    var h2: [H2Connection] = []
+    var pendingMultiplexers: [ObjectIdentifier: NIOHTTP2Handler.StreamMultiplexer] = [:]
     var inFlight = 0
     var resolved: SocketAddress?
     var done: EventLoopPromise<LoadSummary>?
@@ -251,6 +259,7 @@ final class LoadRun {
         if inFlight >= plan.maxInFlight {
             return overload(request)
         }
+        if plan.http2 { return fireHTTP2(request) }
         if let connection = idle.popLast() {
             inFlight += 1
             return apply(connection.machine.send(request, at: NIODeadline.now().uptimeNanoseconds), on: connection)
@@ -273,6 +282,7 @@ final class LoadRun {
         self.done = nil
         sweeper?.cancel()
         for connection in connections { apply(connection.machine.abandon(), on: connection) }
+        for connection in h2 { closeHTTP2(connection) }
         done.succeed(summary)
     }
 }

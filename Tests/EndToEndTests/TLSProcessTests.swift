@@ -77,4 +77,30 @@ import Testing
         let plainWithCA = try Tools.run("infer-load", ["--host", url, "--cacert", Self.pki + "/ca.pem"])
         #expect(plainWithCA.status == 2 && plainWithCA.stderr.contains("https://"))
     }
+
+    /// HTTP/2 over TLS (ALPN h2) and in the clear (h2c): N requests in flight at once on
+    /// one connection, each on its own stream.
+    @Test(arguments: [true, false]) func http2MultiplexesRequestsOnOneConnection(tls: Bool) throws {
+        let serverTLS = tls ? ["--tls-cert", Self.pki + "/server.pem", "--tls-key", Self.pki + "/server.key"] : ["--h2c"]
+        // One compute thread at 150 ms a request: eight sent at once finish one after another.
+        let (server, port) = try Tools.startServer(serverTLS + ["--work-ms", "150", "--workers", "1", "--max-queue", "64"])
+        defer { server.terminate() }
+        let url = (tls ? "https" : "http") + "://127.0.0.1:\(port)"
+        let client = ["--host", url, "--http2"] + (tls ? ["--cacert", Self.pki + "/ca.pem"] : [])
+        for _ in 0..<100 {
+            if try Tools.run("infer-load", client + ["--path", "/readyz", "--requests", "1", "--quiet"]).stdout.contains(#""status":200"#) { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let run = try Tools.run("infer-load", client + ["--requests", "8", "--qps", "400", "--streams", "8"])
+        let records = try Self.records(run.stdout)
+        #expect(run.status == 0 && records.count == 8 && records.allSatisfy { $0["status"] as? Int == 200 }, "\(run.stderr)")
+        #expect(run.stderr.contains("connections=1"), "\(run.stderr)")
+        // All sent within the first 20 ms of scheduling, answered over ~8 × 150 ms: in flight together.
+        let latencies = records.compactMap { ($0["latency_ms"] as? NSNumber)?.doubleValue }.sorted()
+        #expect((latencies.last ?? 0) >= 7 * 150 && (latencies.first ?? 0) < 3 * 150, "\(latencies)")
+        // Fewer streams than requests: the rest open another connection.
+        let two = try Tools.run("infer-load", client + ["--requests", "8", "--qps", "400", "--streams", "4"])
+        #expect(two.stderr.contains("OK=8") && two.stderr.contains("connections=2"), "\(two.stderr)")
+    }
 }
+
