@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOHPACK
 import NIOHTTP2
 import NIOPosix
 import NIOSSL
@@ -107,15 +108,13 @@ extension LoadRun {
         let stream = H2Stream(request: request)
         stream.tokens = TokenStream()
         connection.streams[request.seq] = stream
-        let secure = plan.tls != nil
         let promise = loop.makePromise(of: (any Channel).self)
+        // Frames straight to and from the stream, the request's headers encoded once per
+        // run (`h2Headers`): no HTTP/1-style parts to convert per request.
         multiplexer.createStreamChannel(promise: promise) { [bound = NIOLoopBound((self, connection, stream), eventLoop: loop)] channel in
             channel.eventLoop.makeCompletedFuture {
                 let (run, connection, stream) = bound.value
-                try channel.pipeline.syncOperations.addHandlers([
-                    HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: secure ? .https : .http),
-                    H2StreamHandler(run: run, connection: connection, stream: stream),
-                ])
+                try channel.pipeline.syncOperations.addHandler(H2StreamHandler(run: run, connection: connection, stream: stream))
             }
         }
         promise.futureResult.whenComplete { [bound = NIOLoopBound((self, connection, stream), eventLoop: loop)] result in
@@ -123,15 +122,17 @@ extension LoadRun {
             switch result {
             case .success(let channel):
                 stream.channel = channel
-                var head = run.requestHead
+                var headers = run.h2Headers
                 var body = run.plan.target.body
                 if run.timesTokens, let completions = run.plan.completions {
                     body = completions.body(seq: stream.request.seq)
-                    head.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+                    headers.replaceOrAdd(name: "content-length", value: String(body.count))
                 }
-                channel.write(HTTPClientRequestPart.head(head), promise: nil)
-                if !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
-                channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+                channel.write(HTTP2Frame.FramePayload.headers(.init(headers: headers, endStream: body.isEmpty)), promise: nil)
+                if !body.isEmpty {
+                    channel.write(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer(bytes: body)), endStream: true)), promise: nil)
+                }
+                channel.flush()
             case .failure(let error):
                 run.explain("reset", "\(run.plan.target.authority): no HTTP/2 stream: \(error)")
                 run.streamEnded(stream, on: connection, error: "reset")
@@ -227,9 +228,9 @@ final class H2ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 }
 
-/// One stream's response parts, to the runner.
+/// One stream's response frames, to the runner.
 final class H2StreamHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = HTTP2Frame.FramePayload
     private let run: LoadRun
     private let connection: H2Connection
     private let stream: H2Stream
@@ -242,15 +243,27 @@ final class H2StreamHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let head):
-            stream.status = Int(head.status.code)
-            stream.pod = head.headers.first(name: "X-Served-By")
-            if run.timesTokens { stream.tokens.isEventStream = head.headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true }
-        case .body(let buffer):
-            stream.bytes += buffer.readableBytes
-            if run.timesTokens { stream.tokens.feed(buffer, at: NIODeadline.now().uptimeNanoseconds) }
-        case .end:
-            run.streamEnded(stream, on: connection, error: nil)
+        case .headers(let frame):
+            // The response's headers (a 1xx's are followed by more); trailers carry no status.
+            if let status = frame.headers.first(name: ":status").flatMap({ Int($0) }), status >= 200 || stream.status == 0 {
+                stream.status = status
+                stream.pod = frame.headers.first(name: "x-served-by")
+                if run.timesTokens {
+                    stream.tokens.isEventStream = frame.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true
+                }
+            }
+            if frame.endStream { run.streamEnded(stream, on: connection, error: nil) }
+        case .data(let frame):
+            if case .byteBuffer(let buffer) = frame.data {
+                stream.bytes += buffer.readableBytes
+                if run.timesTokens { stream.tokens.feed(buffer, at: NIODeadline.now().uptimeNanoseconds) }
+            }
+            if frame.endStream { run.streamEnded(stream, on: connection, error: nil) }
+        case .rstStream(let code):
+            run.explain("reset", "\(run.plan.target.authority): the server reset an HTTP/2 stream (\(code))")
+            run.streamEnded(stream, on: connection, error: "reset")
+        default:
+            break
         }
     }
 

@@ -4,6 +4,7 @@ import Glibc
 import Records
 import NIOCore
 import NIOHTTP1
+import NIOHPACK
 import NIOHTTP2
 import NIOConcurrencyHelpers
 import NIOPosix
@@ -111,6 +112,8 @@ final class LoadRun {
     /// The plan's per-request choices as plain values: read on every response, where
     /// testing an optional struct of strings for nil would copy it.
     let timesTokens: Bool
+    /// The request's HTTP/2 headers, pseudo-headers first, encoded by HPACK per connection.
+    let h2Headers: HPACKHeaders
     let plainTCP: Bool
     let reuseLimit: Int
     let timeoutNanos: UInt64
@@ -168,6 +171,16 @@ final class LoadRun {
             }
         }
         completionHead = head
+        var h2 = HPACKHeaders()
+        h2.add(name: ":method", value: plan.completions == nil ? plan.target.method : "POST")
+        h2.add(name: ":scheme", value: plan.tls == nil ? "http" : "https")
+        h2.add(name: ":authority", value: plan.target.authority)
+        h2.add(name: ":path", value: plan.target.path)
+        // HTTP/2 names are lower case; Host is :authority and Connection has no place.
+        for (name, value) in headers where !["host", "connection", "keep-alive", "transfer-encoding"].contains(name.lowercased()) {
+            h2.add(name: name.lowercased(), value: value)
+        }
+        h2Headers = h2
         timesTokens = plan.completions != nil
         plainTCP = plan.tls == nil
         reuseLimit = plan.reuse ?? Int.max
