@@ -56,7 +56,10 @@ import Platform
         defer { Task { await server.close() } }
         let (outcome, updates) = try await Self.run(server, ["deployment/web"])
         #expect(outcome == .done)
-        #expect(updates.map { $0.readiness.message } == [
+        // A test run that keeps both cores busy can stall the watch past its deadline:
+        // the waiter then says it is retrying, which is what it should say.
+        let said = updates.map { $0.readiness.message }.filter { !$0.hasPrefix("cannot reach the API server") }
+        #expect(said == [
             "Waiting for deployment \"web\" rollout to finish: 0 out of 2 new replicas have been updated...",
             "deployment \"web\" successfully rolled out",
         ])
