@@ -36,6 +36,18 @@ final class GenerationSlots: Sendable {
         guard admitted else { throw Full() }
     }
 
+    /// A place taken, given back exactly once: by `release`, or when the lease is dropped
+    /// unused (a streamed response whose body never ran).
+    final class Lease: Sendable {
+        private let slots: GenerationSlots
+        private let held = Atomic<Bool>(true)
+        init(_ slots: GenerationSlots) { self.slots = slots }
+        func release() {
+            if held.exchange(false, ordering: .acquiringAndReleasing) { slots.release() }
+        }
+        deinit { release() }
+    }
+
     /// Gives a place back: to the first waiter, if any (the running count stays).
     func release() {
         let next: CheckedContinuation<Bool, Never>? = state.withLock { s in

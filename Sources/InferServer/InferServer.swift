@@ -93,6 +93,9 @@ public struct InferServer: Sendable {
         logger.info("starting", metadata: Logger.Metadata(uniqueKeysWithValues:
             (config.summary + [("compute_workers", String(pool.workers)), ("pod", pod), ("version", InferServer.version)])
                 .map { ($0.0, Logger.MetadataValue.string($0.1)) }))
+        if config.maxConnectionAge > 0, !config.tlsCert.isEmpty || config.h2c {
+            logger.warning("max-connection-age has no effect with TLS or h2c: it closes plain HTTP/1.1 connections only")
+        }
         let app = try buildApplication { channel in
             logger.info("listening", metadata: ["address": .string(channel.localAddress?.description ?? "?")])
         }

@@ -82,8 +82,11 @@ struct OpenAIRoutes: Sendable {
                                                        promptTokens: parsed.promptTokens, completionTokens: finished.tokens))
         }
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        // The body may never run (the client left before the head was written): the lease
+        // gives the place back then too, when the response is dropped.
+        let lease = GenerationSlots.Lease(slots)
         return Response(status: .ok, headers: headers, body: ResponseBody { [self] writer in
-            defer { slots.release() }
+            defer { lease.release() }
             try await stream(run, wire: wire, arrived: arrived, to: &writer)
         })
     }

@@ -48,8 +48,9 @@ final class TokenSteps: Sendable {
             return taken
         }
         for step in batch { step(active) }
+        // Steps still queued go on (or, after shutdown, are told so) in another drain.
         let again: Bool = state.withLock { s in
-            if active, !s.queued.isEmpty { return true }
+            if !s.queued.isEmpty { return true }
             s.drains -= 1
             return false
         }

@@ -18,6 +18,8 @@ final class H2Connection {
     /// Requests it has carried or is carrying (for --reuse), and whether it takes more.
     var assigned = 0
     var closing = false
+    /// The server sent GOAWAY: no new streams; closed once its own have ended.
+    var draining = false
     var connectStart: UInt64 = 0
     var connectNanos: UInt64?
     var load: Int { waiting.count + streams.count }
@@ -39,7 +41,7 @@ extension LoadRun {
     /// A due request over HTTP/2: on a connection with a free stream, else a new
     /// connection, else not sent (overload), as over HTTP/1.1.
     func fireHTTP2(_ request: InFlight) {
-        if let connection = h2.first(where: { !$0.closing && $0.load < plan.streams && $0.assigned < reuseLimit }) {
+        if let connection = h2.first(where: { !$0.closing && !$0.draining && $0.load < plan.streams && $0.assigned < reuseLimit }) {
             inFlight += 1
             connection.assigned += 1
             if connection.multiplexer != nil { startStream(request, on: connection) } else { connection.waiting.append(request) }
@@ -128,11 +130,18 @@ extension LoadRun {
                     body = completions.body(seq: stream.request.seq)
                     headers.replaceOrAdd(name: "content-length", value: String(body.count))
                 }
-                channel.write(HTTP2Frame.FramePayload.headers(.init(headers: headers, endStream: body.isEmpty)), promise: nil)
+                let sent = channel.eventLoop.makePromise(of: Void.self)
+                channel.write(HTTP2Frame.FramePayload.headers(.init(headers: headers, endStream: body.isEmpty)), promise: sent)
                 if !body.isEmpty {
                     channel.write(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer(bytes: body)), endStream: true)), promise: nil)
                 }
                 channel.flush()
+                // A stream the connection cannot open (after a GOAWAY, say) ends at once, not at --timeout.
+                sent.futureResult.whenFailure { [bound = NIOLoopBound((run, connection, stream), eventLoop: run.loop)] error in
+                    let (run, connection, stream) = bound.value
+                    run.explain("reset", "\(run.plan.target.authority): an HTTP/2 request could not be sent: \(error)")
+                    run.streamEnded(stream, on: connection, error: "reset")
+                }
             case .failure(let error):
                 run.explain("reset", "\(run.plan.target.authority): no HTTP/2 stream: \(error)")
                 run.streamEnded(stream, on: connection, error: "reset")
@@ -158,7 +167,7 @@ extension LoadRun {
         }
         if error != nil { stream.channel?.close(promise: nil) }
         emit(outcome)
-        if connection.assigned >= reuseLimit, connection.load == 0 { closeHTTP2(connection) }
+        if connection.assigned >= reuseLimit || connection.draining, connection.load == 0 { closeHTTP2(connection) }
         finishIfDone()
     }
 
@@ -204,16 +213,40 @@ final class H2ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler 
         self.connection = connection
     }
 
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // GOAWAY: the streams it lets finish finish; new requests go elsewhere.
+        if case .goAway = unwrapInboundIn(data).payload {
+            connection.draining = true
+            if connection.load == 0 { run.closeHTTP2(connection) }
+        }
+        context.fireChannelRead(data)
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted = event as? TLSUserEvent, connection.connectNanos == nil {
-            connection.connectNanos = NIODeadline.now().uptimeNanoseconds &- connection.connectStart
+        if case .handshakeCompleted(let negotiated) = event as? TLSUserEvent {
+            if connection.connectNanos == nil { connection.connectNanos = NIODeadline.now().uptimeNanoseconds &- connection.connectStart }
+            guard negotiated == "h2" else {
+                run.explain("protocol", "\(run.plan.target.authority): the server did not agree to HTTP/2 (ALPN chose \(negotiated ?? "nothing")): drop --http2")
+                run.failHTTP2(connection, kind: "protocol")
+                run.finishIfDone()
+                return
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// The connection's own failures (TLS, I/O). NIOHTTP2 also passes a stream's errors
+    /// here; those are its stream's to record (H2StreamHandler), not the connection's.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let kind = error is NIOSSLError || error is BoringSSLError ? "tls" : "protocol"
-        run.explain(kind, kind == "tls" ? ResponseHandler.describeTLS(error) : "\(run.plan.target.authority): HTTP/2: \(error)")
+        let kind: String
+        if error is NIOSSLError || error is BoringSSLError {
+            kind = "tls"
+        } else if error is IOError || error is ChannelError {
+            kind = "reset"
+        } else {
+            return
+        }
+        run.explain(kind, kind == "tls" ? ResponseHandler.describeTLS(error) : "\(run.plan.target.authority): \(LoadRun.describe(error))")
         run.failHTTP2(connection, kind: kind)
         run.finishIfDone()
     }

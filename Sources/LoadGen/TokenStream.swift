@@ -25,13 +25,19 @@ struct TokenStream {
             if pending.count > Self.bodyLimit { pending.removeAll() }
             return
         }
-        // Events end with a blank line.
+        // Events end with a blank line (LF LF, or CR LF CR LF as some servers write).
         var start = 0
         var i = 0
-        while i + 1 < pending.count {
-            if pending[i] == 0x0A, pending[i + 1] == 0x0A {
+        while i < pending.count {
+            guard pending[i] == 0x0A else {
+                i += 1
+                continue
+            }
+            var next = i + 1
+            if next < pending.count, pending[next] == 0x0D { next += 1 }
+            if next < pending.count, pending[next] == 0x0A {
                 event(pending[start..<i], at: now)
-                start = i + 2
+                start = next + 1
                 i = start
             } else {
                 i += 1
@@ -40,9 +46,19 @@ struct TokenStream {
         if start > 0 { pending.removeFirst(start) }
     }
 
+    /// One event: its `data:` lines (other fields such as `event:` and `id:` aside).
     private mutating func event(_ bytes: ArraySlice<UInt8>, at now: UInt64) {
-        guard bytes.starts(with: Self.data) else { return }
-        let payload = bytes.dropFirst(Self.data.count)
+        for line in bytes.split(separator: 0x0A) {
+            var payload = line
+            if payload.last == 0x0D { payload = payload.dropLast() }
+            guard payload.starts(with: Self.data) else { continue }
+            payload = payload.dropFirst(Self.data.count)
+            if payload.first == 0x20 { payload = payload.dropFirst() }
+            dataLine(payload, at: now)
+        }
+    }
+
+    private mutating func dataLine(_ payload: ArraySlice<UInt8>, at now: UInt64) {
         if Self.carriesText(payload) {
             if let last { longestGap = max(longestGap, now &- last) } else { first = now }
             last = now
@@ -63,7 +79,7 @@ struct TokenStream {
         if case .integer(let n) = usage["completion_tokens"] { tokensOut = n }
     }
 
-    static let data = Array("data: ".utf8)
+    static let data = Array("data:".utf8)
     static let usageKey = Array(#""usage""#.utf8)
     static let textKeys = [Array(#""content""#.utf8), Array(#""text""#.utf8)]
 

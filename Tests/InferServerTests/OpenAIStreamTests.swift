@@ -127,3 +127,21 @@ import Glibc
         }
     }
 }
+
+/// A place in the batch comes back exactly once: released, or dropped with a response
+/// whose body never ran.
+@Suite struct GenerationSlotsTests {
+    @Test func aLeaseGivesItsPlaceBackOnce() async throws {
+        let slots = GenerationSlots(maxRunning: 1, maxWaiting: 0)
+        try await slots.acquire()
+        var lease: GenerationSlots.Lease? = GenerationSlots.Lease(slots)
+        await #expect(throws: GenerationSlots.Full.self) { try await slots.acquire() }
+        lease = nil  // dropped unused
+        #expect(lease == nil && slots.counts.running == 0)
+        try await slots.acquire()
+        let held = GenerationSlots.Lease(slots)
+        held.release()
+        held.release()
+        #expect(slots.counts.running == 0, "released twice, given back once")
+    }
+}

@@ -159,6 +159,14 @@ final class SSEServer: Sendable {
         spaced.feed(ByteBuffer(string: text), at: 2_000_000)
         spaced.finish()
         #expect(spaced.events == 1 && spaced.tokensIn == 4 && spaced.tokensOut == 1)
+        // CR LF line ends, `data:` without its space, and `event:`/`id:` lines beside it.
+        var crlf = TokenStream()
+        crlf.isEventStream = true
+        let framed = "event: message\r\nid: 1\r\ndata:{\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\r\n\r\n"
+            + "data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\r\n\r\ndata: [DONE]\r\n\r\n"
+        for byte in framed.utf8 { crlf.feed(ByteBuffer(bytes: [byte]), at: 3_000_000) }
+        crlf.finish()
+        #expect(crlf.events == 2)
         // A whole JSON answer: its usage, and TTFT is the whole latency.
         var whole = TokenStream()
         whole.feed(ByteBuffer(string: #"{"choices":[{"text":"abc"}],"usage":{"prompt_tokens":3,"completion_tokens":9}}"#), at: 5_000_000)
