@@ -20,6 +20,8 @@ struct Generation {
     private(set) var cpuSeconds = 0.0
     /// Bytes of `text` handed out so far.
     private var sent = 0
+    /// The stop sequences as bytes, made once: every token is checked against them.
+    private let stops: [[UInt8]]
     private let longestStop: Int
 
     init(request: CompletionRequest, workload: Workload, steps: TokenSteps, config: ServerConfig) {
@@ -32,7 +34,8 @@ struct Generation {
         let factor = Jitter(sigma: config.jitter).factor(using: &rng)
         tokenNanos = UInt64(config.workMs * factor * 1e6)
         prefillNanos = UInt64(Double(request.promptTokens) * config.prefillMs * factor * 1e6)
-        longestStop = request.stop.map(\.utf8.count).max() ?? 0
+        stops = request.stop.map { Array($0.utf8) }
+        longestStop = stops.map(\.count).max() ?? 0
     }
 
     /// The text the next token releases (empty while it may be the start of a stop
@@ -54,14 +57,14 @@ struct Generation {
         if tokens >= request.maxTokens { finish = "length" }
         guard longestStop > 0 else { return release(upTo: bytes.count) }
         // Only the end of the text can hold a stop sequence that was not there before.
-        let hits = request.stop.compactMap { Self.find(Array($0.utf8), in: bytes, from: max(0, before - longestStop + 1)) }
+        let hits = stops.compactMap { Self.find($0, in: bytes, from: max(0, before - longestStop + 1)) }
         if let cut = hits.min() {
             bytes.removeSubrange(cut...)
             finish = "stop"
             return release(upTo: cut)
         }
         // Text that may be the start of a stop sequence is held back until it is not.
-        let held = finish == nil ? request.stop.map { Self.overlap(bytes, $0) }.max() ?? 0 : 0
+        let held = finish == nil ? stops.map { Self.overlap(bytes, $0) }.max() ?? 0 : 0
         return release(upTo: bytes.count - held)
     }
 
@@ -73,9 +76,8 @@ struct Generation {
     }
 
     /// The longest end of `text` that is the start of `stop` (shorter than it).
-    static func overlap(_ text: [UInt8], _ stop: String) -> Int {
-        let s = Array(stop.utf8)
-        for length in stride(from: min(s.count - 1, text.count), to: 0, by: -1) where text[(text.count - length)...].elementsEqual(s[..<length]) {
+    static func overlap(_ text: [UInt8], _ stop: [UInt8]) -> Int {
+        for length in stride(from: min(stop.count - 1, text.count), to: 0, by: -1) where text[(text.count - length)...].elementsEqual(stop[..<length]) {
             return length
         }
         return 0

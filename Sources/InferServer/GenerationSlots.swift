@@ -20,7 +20,8 @@ final class GenerationSlots: Sendable {
     var counts: (running: Int, waiting: Int) { state.withLock { ($0.running, $0.waiting.count) } }
 
     /// Takes a place, waiting for one if all are taken; throws when the wait is full too.
-    func acquire() async throws(Full) {
+    /// The place is held by the lease returned: dropping it gives the place back.
+    func acquire() async throws(Full) -> Lease {
         let admitted: Bool = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let verdict: Bool? = state.withLock { s in
                 if s.running < maxRunning {
@@ -34,6 +35,7 @@ final class GenerationSlots: Sendable {
             if let verdict { continuation.resume(returning: verdict) }
         }
         guard admitted else { throw Full() }
+        return Lease(self)
     }
 
     /// A place taken, given back exactly once: by `release`, or when the lease is dropped
@@ -41,7 +43,7 @@ final class GenerationSlots: Sendable {
     final class Lease: Sendable {
         private let slots: GenerationSlots
         private let held = Atomic<Bool>(true)
-        init(_ slots: GenerationSlots) { self.slots = slots }
+        fileprivate init(_ slots: GenerationSlots) { self.slots = slots }
         func release() {
             if held.exchange(false, ordering: .acquiringAndReleasing) { slots.release() }
         }
@@ -49,7 +51,7 @@ final class GenerationSlots: Sendable {
     }
 
     /// Gives a place back: to the first waiter, if any (the running count stays).
-    func release() {
+    private func release() {
         let next: CheckedContinuation<Bool, Never>? = state.withLock { s in
             if s.waiting.isEmpty {
                 s.running -= 1

@@ -62,7 +62,8 @@ struct OpenAIRoutes: Sendable {
         } catch {
             return Self.error(error)
         }
-        do { try await slots.acquire() } catch {
+        let lease: GenerationSlots.Lease
+        do { lease = try await slots.acquire() } catch {
             metrics.recordShed()
             return Self.error(APIError(status: .serviceUnavailable,
                                        message: "overloaded: \(slots.maxRunning) generating and \(slots.maxWaiting) waiting",
@@ -73,7 +74,7 @@ struct OpenAIRoutes: Sendable {
         let wire = CompletionWire(kind: kind, id: (kind == .chat ? "chatcmpl-" : "cmpl-") + ids.next(),
                                   created: CPUClock.wallWholeSeconds(), model: config.modelName, includeUsage: parsed.includeUsage)
         guard parsed.stream else {
-            defer { slots.release() }
+            defer { lease.release() }
             var finished = run
             var timing = TokenTiming(arrived: arrived, metrics: generation)
             while try await finished.next() != nil { timing.token() }
@@ -84,7 +85,6 @@ struct OpenAIRoutes: Sendable {
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         // The body may never run (the client left before the head was written): the lease
         // gives the place back then too, when the response is dropped.
-        let lease = GenerationSlots.Lease(slots)
         return Response(status: .ok, headers: headers, body: ResponseBody { [self] writer in
             defer { lease.release() }
             try await stream(run, wire: wire, arrived: arrived, to: &writer)

@@ -133,13 +133,11 @@ import Glibc
 @Suite struct GenerationSlotsTests {
     @Test func aLeaseGivesItsPlaceBackOnce() async throws {
         let slots = GenerationSlots(maxRunning: 1, maxWaiting: 0)
-        try await slots.acquire()
-        var lease: GenerationSlots.Lease? = GenerationSlots.Lease(slots)
-        await #expect(throws: GenerationSlots.Full.self) { try await slots.acquire() }
+        var lease: GenerationSlots.Lease? = try await slots.acquire()
+        await #expect(throws: GenerationSlots.Full.self) { _ = try await slots.acquire() }
         lease = nil  // dropped unused
         #expect(lease == nil && slots.counts.running == 0)
-        try await slots.acquire()
-        let held = GenerationSlots.Lease(slots)
+        let held = try await slots.acquire()
         held.release()
         held.release()
         #expect(slots.counts.running == 0, "released twice, given back once")
