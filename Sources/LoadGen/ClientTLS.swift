@@ -41,4 +41,32 @@ public struct ClientTLS: Sendable {
     func handler() throws -> NIOSSLClientHandler {
         try NIOSSLClientHandler(context: context, serverHostname: serverName)
     }
+
+    /// Whether a connection's error came from TLS (the error kind `tls`).
+    static func isTLSError(_ error: any Error) -> Bool { error is NIOSSLError || error is BoringSSLError }
+
+    /// A TLS failure as a person reads it: BoringSSL's reason ("CERTIFICATE_VERIFY_FAILED"),
+    /// with what to do about an unverified certificate.
+    static func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        let parts = text.split(separator: "OPENSSL_internal:", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return "TLS handshake: \(text)" }
+        let reason = parts[1].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+        let hint = reason == "CERTIFICATE_VERIFY_FAILED" ? " (trust its CA with --cacert FILE, or skip the check with --insecure)" : ""
+        return "TLS handshake failed: \(reason)" + hint
+    }
+}
+
+/// A connection's connect time, TLS handshake included, for the record of its first
+/// request: HTTP/1.1's `Connection` and HTTP/2's `H2Connection` alike.
+protocol ConnectTiming: AnyObject {
+    var connectStart: UInt64 { get }
+    var connectNanos: UInt64? { get set }
+}
+
+extension ConnectTiming {
+    /// The connection is ready (connected over TCP; over TLS, handshaken): the first call counts.
+    func connectDone() {
+        if connectNanos == nil { connectNanos = NIODeadline.now().uptimeNanoseconds &- connectStart }
+    }
 }

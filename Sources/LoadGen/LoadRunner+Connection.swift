@@ -4,7 +4,7 @@ import NIOPosix
 
 /// One keep-alive connection: its protocol state (`ConnectionStateMachine`) and its
 /// channel once connected. Touched only on the runner's loop.
-final class Connection {
+final class Connection: ConnectTiming {
     var machine: ConnectionStateMachine
     var channel: (any Channel)?
     /// For completions: this request's bytes, and its response's tokens as they come.
@@ -61,7 +61,7 @@ extension LoadRun {
             if resolved == nil { resolved = channel.remoteAddress }
             connection.channel = channel
             // Over TLS the handshake is still to come; ResponseHandler times it.
-            if plainTCP { connection.connectNanos = NIODeadline.now().uptimeNanoseconds &- connection.connectStart }
+            if plainTCP { connection.connectDone() }
             apply(connection.machine.connected(at: NIODeadline.now().uptimeNanoseconds), on: connection)
         case .failure(let error):
             let kind = LoadRun.connectErrorKind(error)

@@ -1,15 +1,13 @@
 import NIOCore
-import NIOHTTP1
 import NIOHPACK
 import NIOHTTP2
 import NIOPosix
-import NIOSSL
 import NIOTLS
 import Records
 
 /// One HTTP/2 connection of a run (`--http2`): up to `--streams` requests at once, each
 /// on a stream of its own. Touched only on the runner's loop.
-final class H2Connection {
+final class H2Connection: ConnectTiming {
     var channel: (any Channel)?
     var multiplexer: NIOHTTP2Handler.StreamMultiplexer?
     /// Requests due before the connection was ready, sent once it is.
@@ -84,7 +82,7 @@ extension LoadRun {
             switch result {
             case .success(let channel):
                 if run.resolved == nil { run.resolved = channel.remoteAddress }
-                if run.plainTCP { connection.connectNanos = NIODeadline.now().uptimeNanoseconds &- connection.connectStart }
+                if run.plainTCP { connection.connectDone() }
                 connection.multiplexer = run.pendingMultiplexers.removeValue(forKey: ObjectIdentifier(connection))
                 let waiting = connection.waiting
                 connection.waiting = []
@@ -224,7 +222,7 @@ final class H2ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .handshakeCompleted(let negotiated) = event as? TLSUserEvent {
-            if connection.connectNanos == nil { connection.connectNanos = NIODeadline.now().uptimeNanoseconds &- connection.connectStart }
+            connection.connectDone()
             guard negotiated == "h2" else {
                 run.explain("protocol", "\(run.plan.target.authority): the server did not agree to HTTP/2 (ALPN chose \(negotiated ?? "nothing")): drop --http2")
                 run.failHTTP2(connection, kind: "protocol")
@@ -239,14 +237,14 @@ final class H2ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// here; those are its stream's to record (H2StreamHandler), not the connection's.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let kind: String
-        if error is NIOSSLError || error is BoringSSLError {
+        if ClientTLS.isTLSError(error) {
             kind = "tls"
         } else if error is IOError || error is ChannelError {
             kind = "reset"
         } else {
             return
         }
-        run.explain(kind, kind == "tls" ? ResponseHandler.describeTLS(error) : "\(run.plan.target.authority): \(LoadRun.describe(error))")
+        run.explain(kind, kind == "tls" ? ClientTLS.describe(error) : "\(run.plan.target.authority): \(LoadRun.describe(error))")
         run.failHTTP2(connection, kind: kind)
         run.finishIfDone()
     }

@@ -151,6 +151,8 @@ final class LoadRun {
         self.sink = sink
         self.onFirstError = onFirstError
         self.endedAs = endedAs
+        // Completions are POSTs whatever the target says.
+        let method = plan.completions == nil ? plan.target.method : "POST"
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: plan.target.authority)
         headers.add(name: "User-Agent", value: "infer-load/\(LoadRunner.version)")
@@ -160,7 +162,7 @@ final class LoadRun {
             if !plan.target.headers.contains(where: { $0.name.lowercased() == "content-type" }) {
                 headers.add(name: "Content-Type", value: "application/json")
             }
-            var text = "POST \(plan.target.path) HTTP/1.1\r\n"
+            var text = "\(method) \(plan.target.path) HTTP/1.1\r\n"
             for (name, value) in headers { text += "\(name): \(value)\r\n" }
             head = Array(text.utf8)
             headers.replaceOrAdd(name: "Content-Length", value: "0")  // the decoder reads only the method
@@ -172,7 +174,7 @@ final class LoadRun {
         }
         completionHead = head
         var h2 = HPACKHeaders()
-        h2.add(name: ":method", value: plan.completions == nil ? plan.target.method : "POST")
+        h2.add(name: ":method", value: method)
         h2.add(name: ":scheme", value: plan.tls == nil ? "http" : "https")
         h2.add(name: ":authority", value: plan.target.authority)
         h2.add(name: ":path", value: plan.target.path)
@@ -184,7 +186,7 @@ final class LoadRun {
         timesTokens = plan.completions != nil
         plainTCP = plan.tls == nil
         reuseLimit = plan.reuse ?? Int.max
-        requestHead = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: plan.completions == nil ? plan.target.method : "POST"),
+        requestHead = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method),
                                       uri: plan.target.path, headers: headers)
         var bytes = ByteBuffer()
         bytes.writeString("\(plan.target.method) \(plan.target.path) HTTP/1.1\r\n")

@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHTTP1
-import NIOSSL
 import NIOTLS
 
 /// Writes the request, encoded once, in place of NIO's per-request encoder.
@@ -53,9 +52,7 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted = event as? TLSUserEvent, connection.connectNanos == nil {
-            connection.connectNanos = NIODeadline.now().uptimeNanoseconds &- connection.connectStart
-        }
+        if case .handshakeCompleted = event as? TLSUserEvent { connection.connectDone() }
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -66,27 +63,16 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let kind: String
-        if error is NIOSSLError || error is BoringSSLError {
+        if ClientTLS.isTLSError(error) {
             kind = "tls"
         } else {
             kind = (error is HTTPParserError || error is NIOHTTPDecoderError) ? "protocol" : "reset"
         }
         let cause = switch kind {
         case "protocol": "invalid HTTP response: \(error)"
-        case "tls": Self.describeTLS(error)
+        case "tls": ClientTLS.describe(error)
         default: LoadRun.describe(error)
         }
         runner.failed(connection, kind: kind, cause: cause)
-    }
-
-    /// A TLS failure as a person reads it: BoringSSL's reason ("CERTIFICATE_VERIFY_FAILED"),
-    /// with what to do about an unverified certificate.
-    static func describeTLS(_ error: any Error) -> String {
-        let text = String(describing: error)
-        let parts = text.split(separator: "OPENSSL_internal:", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2 else { return "TLS handshake: \(text)" }
-        let reason = parts[1].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
-        let hint = reason == "CERTIFICATE_VERIFY_FAILED" ? " (trust its CA with --cacert FILE, or skip the check with --insecure)" : ""
-        return "TLS handshake failed: \(reason)" + hint
     }
 }
