@@ -12,21 +12,21 @@ import Testing
         try stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
     }
 
-    /// Until /readyz answers 200 over https.
-    static func waitReady(_ url: String) throws {
+    /// Until /readyz answers 200 to infer-load with `client` (its --host and TLS or HTTP/2 flags).
+    static func waitReady(_ client: [String]) throws {
         for _ in 0..<100 {
-            let probe = try Tools.run("infer-load", ["--host", url, "--path", "/readyz", "--requests", "1", "--insecure", "--quiet"])
+            let probe = try Tools.run("infer-load", client + ["--path", "/readyz", "--requests", "1", "--quiet"])
             if probe.stdout.contains(#""status":200"#) { return }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        Issue.record("infer-serve never became ready at \(url)")
+        Issue.record("infer-serve never became ready to \(client)")
     }
 
     @Test func httpsIsTrustedWithTheCARefusedWithoutAndAcceptedWhenInsecure() throws {
         let (server, port) = try Tools.startServer(["--tls-cert", Self.pki + "/server.pem", "--tls-key", Self.pki + "/server.key", "--work-ms", "1"])
         defer { server.terminate() }
         let url = "https://127.0.0.1:\(port)"
-        try Self.waitReady(url)
+        try Self.waitReady(["--host", url, "--insecure"])
         let trusted = try Tools.run("infer-load", ["--host", url, "--cacert", Self.pki + "/ca.pem", "--requests", "10", "--qps", "50"])
         let ok = try Self.records(trusted.stdout)
         #expect(trusted.status == 0 && ok.count == 10 && ok.allSatisfy { $0["status"] as? Int == 200 }, "\(trusted.stderr)")
@@ -49,10 +49,7 @@ import Testing
         defer { server.terminate() }
         let url = "https://127.0.0.1:\(port)"
         let withCert = ["--host", url, "--cacert", Self.pki + "/ca.pem", "--cert", Self.pki + "/client.pem", "--key", Self.pki + "/client.key"]
-        for _ in 0..<100 {
-            if try Tools.run("infer-load", withCert + ["--path", "/readyz", "--requests", "1", "--quiet"]).stdout.contains(#""status":200"#) { break }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
+        try Self.waitReady(withCert)
         let accepted = try Tools.run("infer-load", withCert + ["--requests", "5", "--qps", "50"])
         #expect(try Self.records(accepted.stdout).filter { $0["status"] as? Int == 200 }.count == 5, "\(accepted.stderr)")
         let anonymous = try Tools.run("infer-load", ["--host", url, "--cacert", Self.pki + "/ca.pem", "--requests", "3", "--qps", "50"])
@@ -87,10 +84,7 @@ import Testing
         defer { server.terminate() }
         let url = (tls ? "https" : "http") + "://127.0.0.1:\(port)"
         let client = ["--host", url, "--http2"] + (tls ? ["--cacert", Self.pki + "/ca.pem"] : [])
-        for _ in 0..<100 {
-            if try Tools.run("infer-load", client + ["--path", "/readyz", "--requests", "1", "--quiet"]).stdout.contains(#""status":200"#) { break }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
+        try Self.waitReady(client)
         let run = try Tools.run("infer-load", client + ["--requests", "8", "--qps", "400", "--streams", "8"])
         let records = try Self.records(run.stdout)
         #expect(run.status == 0 && records.count == 8 && records.allSatisfy { $0["status"] as? Int == 200 }, "\(run.stderr)")
