@@ -77,8 +77,10 @@ final class TestServer: Sendable {
             return true
         }
         if let stopAfter {
-            Task {
-                try await Task.sleep(for: stopAfter)
+            // On a NIO thread, not a Task: tests that wait on processes can hold every
+            // thread of the cooperative pool (two, on two cores) for seconds.
+            let (seconds, attoseconds) = stopAfter.components
+            serverGroup.next().scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
                 runner.stop(grace: 0.2)
             }
         }
