@@ -62,6 +62,8 @@ public struct ClientTLS: Sendable {
 protocol ConnectTiming: AnyObject {
     var connectStart: UInt64 { get }
     var connectNanos: UInt64? { get set }
+    /// Opened before the run's clock started (`LoadRun.warmUp()`) and not ready yet.
+    var warm: Bool { get set }
 }
 
 extension ConnectTiming {

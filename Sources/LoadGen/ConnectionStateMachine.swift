@@ -30,11 +30,14 @@ struct Outcome: Equatable {
 ///     connecting(request?) ──connected──▶ awaitingResponse ──end──▶ idle ──send──▶ awaitingResponse
 ///            │                 (no request left: close)   │ (Connection: close) ──▶ closed
 ///            └──connect failed──▶ closed                  └──failure/timeout/cancel──▶ closed
+///     warming ──connected──▶ idle      (opened before the run's clock started, for no request)
 struct ConnectionStateMachine: Equatable {
     enum State: Equatable {
         /// The connect is under way; `waiting` is the request it was opened for (nil once
         /// that request was cancelled: the connection then closes as soon as it opens).
         case connecting(waiting: InFlight?)
+        /// Opened ahead of the schedule, for no request: idle once connected.
+        case warming
         case idle
         /// A request was written; its response is being read.
         case awaitingResponse(Response)
@@ -65,12 +68,15 @@ struct ConnectionStateMachine: Equatable {
 
     init(opening request: InFlight) { state = .connecting(waiting: request) }
 
+    /// A connection opened before the run's clock started, for the first requests.
+    init() { state = .warming }
+
     /// The request this connection owes a record for, if any.
     var request: InFlight? {
         switch state {
         case .connecting(let waiting): waiting
         case .awaitingResponse(let response): response.request
-        case .idle, .closed: nil
+        case .warming, .idle, .closed: nil
         }
     }
 
@@ -78,6 +84,10 @@ struct ConnectionStateMachine: Equatable {
     var isClosed: Bool { state == .closed }
 
     mutating func connected(at now: UInt64) -> Action {
+        if case .warming = state {
+            state = .idle
+            return .none
+        }
         guard case .connecting(let waiting) = state else { return .none }
         guard var request = waiting else {
             state = .closed
@@ -89,6 +99,10 @@ struct ConnectionStateMachine: Equatable {
     }
 
     mutating func connectFailed(kind: String) -> Action {
+        if case .warming = state {
+            state = .closed
+            return .none
+        }
         guard case .connecting(let waiting) = state else { return .none }
         state = .closed
         guard let request = waiting else { return .none }
@@ -141,6 +155,9 @@ struct ConnectionStateMachine: Equatable {
         case .idle:
             state = .closed
             return .close
+        case .warming:
+            state = .connecting(waiting: nil)
+            return .none
         case .connecting(nil), .closed:
             return .none
         }
@@ -157,7 +174,7 @@ struct ConnectionStateMachine: Equatable {
     mutating func abandon() -> Action {
         switch state {
         case .closed, .connecting(nil): return .none
-        case .connecting:
+        case .connecting, .warming:
             state = .connecting(waiting: nil)
             return .none
         case .idle, .awaitingResponse:

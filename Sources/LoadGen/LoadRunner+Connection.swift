@@ -15,19 +15,30 @@ final class Connection: ConnectTiming {
     var connectStart: UInt64 = 0
     var connectNanos: UInt64?
     var requests = 0
+    var warm = false
 
     init(opening request: InFlight) { machine = ConnectionStateMachine(opening: request) }
+
+    /// Opened before the run's clock started, for the first requests.
+    init() {
+        machine = ConnectionStateMachine()
+        warm = true
+    }
 }
 
 /// Connections: opening them, carrying out what their state machine says, and the
 /// events that drive it (responses, failures, timeouts, cancellation). On the loop.
 extension LoadRun {
     func open(with request: InFlight) {
-        let connection = Connection(opening: request)
+        inFlight += 1
+        open(Connection(opening: request))
+    }
+
+    /// Opens `connection`: for the request it was made for, or a warm one for none.
+    func open(_ connection: Connection) {
         connection.connectStart = NIODeadline.now().uptimeNanoseconds
         connections.append(connection)
         summary.didOpenConnection()
-        inFlight += 1
         let bootstrap = ClientBootstrap(group: loop)
             // No TCP_NODELAY here: ClientBootstrap sets it (at IPPROTO_TCP). `.socketOption`
             // would set it at SOL_SOCKET, where its number is SO_DEBUG: EACCES for non-root.
@@ -60,9 +71,11 @@ extension LoadRun {
         case .success(let channel):
             if resolved == nil { resolved = channel.remoteAddress }
             connection.channel = channel
-            // Over TLS the handshake is still to come; ResponseHandler times it.
-            if plainTCP { connection.connectDone() }
             apply(connection.machine.connected(at: NIODeadline.now().uptimeNanoseconds), on: connection)
+            // A warm connection is idle now, for the first requests (before it may start the clock).
+            if connection.machine.isIdle, !idle.contains(where: { $0 === connection }) { release(connection) }
+            // Over TLS the handshake is still to come; ResponseHandler times it.
+            if plainTCP { connectionReady(connection) }
         case .failure(let error):
             let kind = LoadRun.connectErrorKind(error)
             if connection.machine.request != nil {
@@ -129,6 +142,7 @@ extension LoadRun {
     private func remove(_ connection: Connection) {
         if let i = connections.firstIndex(where: { $0 === connection }) { connections.remove(at: i) }
         if let i = idle.firstIndex(where: { $0 === connection }) { idle.remove(at: i) }
+        warmedUp(connection)
     }
 
     // MARK: - Events (from ResponseHandler, the timeout sweeper, stop())

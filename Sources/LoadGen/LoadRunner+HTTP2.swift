@@ -7,42 +7,67 @@ import Records
 
 /// One HTTP/2 connection of a run (`--http2`): up to `--streams` requests at once, each
 /// on a stream of its own. Touched only on the runner's loop.
+///
+/// Streams are frames on the connection's own pipeline, told apart by their ID, not
+/// child channels: NIOHTTP2's multiplexer builds a channel and a pipeline per stream,
+/// which cost more than the request itself. What the multiplexer did that a request
+/// needs is done here: stream IDs, and giving the server back the flow-control window
+/// its DATA frames used.
 final class H2Connection: ConnectTiming {
     var channel: (any Channel)?
-    var multiplexer: NIOHTTP2Handler.StreamMultiplexer?
+    /// Active, with NIOHTTP2's preface written (over TLS the handshake may still be under
+    /// way: NIOSSL holds writes until it ends).
+    var ready = false
     /// Requests due before the connection was ready, sent once it is.
     var waiting: [InFlight] = []
-    var streams: [Int: H2Stream] = [:]
+    var streams: [HTTP2StreamID: H2Stream] = [:]
+    var nextStreamID = 1
     /// Requests it has carried or is carrying (for --reuse), and whether it takes more.
     var assigned = 0
     var closing = false
-    /// The server sent GOAWAY: no new streams; closed once its own have ended.
+    /// The server sent GOAWAY (or stream IDs ran out): no new streams; closed once its own have ended.
     var draining = false
+    /// Frames written and not yet flushed (flushed once per loop pass, not per request).
+    var unflushed = false
+    /// DATA bytes received and not yet given back to the connection's window.
+    var unreturned = 0
     var connectStart: UInt64 = 0
     var connectNanos: UInt64?
+    var warm = false
     var load: Int { waiting.count + streams.count }
 }
 
 /// One request on its stream: what its response said so far.
 final class H2Stream {
+    let id: HTTP2StreamID
     var request: InFlight
     var status = 0
     var bytes = 0
     var pod: String?
     var tokens = TokenStream()
-    var channel: (any Channel)?
+    /// DATA bytes received and not yet given back to the stream's window.
+    var unreturned = 0
     var finished = false
-    init(request: InFlight) { self.request = request }
+    init(id: HTTP2StreamID, request: InFlight) {
+        self.id = id
+        self.request = request
+    }
 }
 
 extension LoadRun {
+    /// Half the default window (65,535): a WINDOW_UPDATE once that much was read, as
+    /// NIOHTTP2's own window manager does.
+    static let h2WindowReturn = 32_768
+    /// The largest client stream ID (2^31 − 1, odd).
+    static let h2LastStreamID = Int(Int32.max)
+
     /// A due request over HTTP/2: on a connection with a free stream, else a new
     /// connection, else not sent (overload), as over HTTP/1.1.
     func fireHTTP2(_ request: InFlight) {
         if let connection = h2.first(where: { !$0.closing && !$0.draining && $0.load < plan.streams && $0.assigned < reuseLimit }) {
             inFlight += 1
             connection.assigned += 1
-            if connection.multiplexer != nil { startStream(request, on: connection) } else { connection.waiting.append(request) }
+            if connection.ready { startStream(request, on: connection) } else { connection.waiting.append(request) }
             return
         }
         guard h2.count < plan.connections else {
@@ -53,27 +78,27 @@ extension LoadRun {
         let connection = H2Connection()
         connection.assigned = 1
         connection.waiting = [request]
-        connection.connectStart = NIODeadline.now().uptimeNanoseconds
-        h2.append(connection)
-        summary.didOpenConnection()
         openHTTP2(connection)
     }
 
-    private func openHTTP2(_ connection: H2Connection) {
+    /// Opens `connection`: for the request waiting on it, or a warm one for none.
+    func openHTTP2(_ connection: H2Connection) {
+        connection.connectStart = NIODeadline.now().uptimeNanoseconds
+        h2.append(connection)
+        summary.didOpenConnection()
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(.nanoseconds(Int64(timeoutNanos)))
             .channelInitializer { [bound = NIOLoopBound((self, connection), eventLoop: loop)] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let (run, connection) = bound.value
                     if let tls = run.plan.tls { try channel.pipeline.syncOperations.addHandler(try tls.handler()) }
-                    // Prior knowledge for h2c; over TLS, h2 is what ALPN offered.
-                    connection.multiplexer = nil
-                    let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                        mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()
-                    ) { stream in stream.eventLoop.makeSucceededVoidFuture() }
-                    try channel.pipeline.syncOperations.addHandler(H2ConnectionHandler(run: run, connection: connection))
-                    connection.channel = channel
-                    run.pendingMultiplexers[ObjectIdentifier(connection)] = multiplexer
+                    // Prior knowledge for h2c; over TLS, h2 is what ALPN offered. No header
+                    // checks: ours are made once per run (`h2Headers`), and policing the
+                    // server's is not a load generator's job (a malformed frame still fails).
+                    try channel.pipeline.syncOperations.addHandlers([
+                        NIOHTTP2Handler(mode: .client, headerBlockValidation: .disabled, contentLengthValidation: .disabled),
+                        H2ConnectionHandler(run: run, connection: connection),
+                    ])
                 }
             }
         let future = resolved.map { bootstrap.connect(to: $0) } ?? bootstrap.connect(host: plan.target.host, port: plan.target.port)
@@ -82,79 +107,86 @@ extension LoadRun {
             switch result {
             case .success(let channel):
                 if run.resolved == nil { run.resolved = channel.remoteAddress }
-                if run.plainTCP { connection.connectDone() }
-                connection.multiplexer = run.pendingMultiplexers.removeValue(forKey: ObjectIdentifier(connection))
-                let waiting = connection.waiting
-                connection.waiting = []
-                for request in waiting { run.startStream(request, on: connection) }
+                if run.plainTCP { run.connectionReady(connection) }
+                // The requests waiting go once the connection is active (`becameActive`).
+                connection.channel = channel
             case .failure(let error):
                 let kind = LoadRun.connectErrorKind(error)
                 run.explain(kind, kind == "timeout"
                     ? "connect to \(run.plan.target.authority): no connection within \(run.plan.timeout) s (--timeout)"
                     : "connect to \(run.plan.target.authority): \(LoadRun.describe(error))")
-                run.pendingMultiplexers.removeValue(forKey: ObjectIdentifier(connection))
                 run.failHTTP2(connection, kind: kind)
             }
             run.finishIfDone()
         }
     }
 
-    /// Opens a stream for `request` and writes it.
+    /// The connection is active and NIOHTTP2 has written its preface (HEADERS before it
+    /// are a protocol error): the requests that waited are sent.
+    func becameActive(_ connection: H2Connection, channel: any Channel) {
+        guard !connection.closing else { return }
+        connection.channel = channel
+        connection.ready = true
+        let waiting = connection.waiting
+        connection.waiting = []
+        for request in waiting { startStream(request, on: connection) }
+        flushHTTP2()
+    }
+
+    /// Writes `request` on a new stream; `flushHTTP2()` puts it on the wire.
     func startStream(_ request: InFlight, on connection: H2Connection) {
-        guard let multiplexer = connection.multiplexer else { return connection.waiting.append(request) }
+        guard connection.ready, let channel = connection.channel else { return connection.waiting.append(request) }
         var request = request
         request.sent = NIODeadline.now().uptimeNanoseconds
         summary.didSend()
-        let stream = H2Stream(request: request)
-        stream.tokens = TokenStream()
-        connection.streams[request.seq] = stream
-        let promise = loop.makePromise(of: (any Channel).self)
-        // Frames straight to and from the stream, the request's headers encoded once per
-        // run (`h2Headers`): no HTTP/1-style parts to convert per request.
-        multiplexer.createStreamChannel(promise: promise) { [bound = NIOLoopBound((self, connection, stream), eventLoop: loop)] channel in
-            channel.eventLoop.makeCompletedFuture {
-                let (run, connection, stream) = bound.value
-                try channel.pipeline.syncOperations.addHandler(H2StreamHandler(run: run, connection: connection, stream: stream))
-            }
+        let id = HTTP2StreamID(connection.nextStreamID)
+        connection.nextStreamID += 2
+        if connection.nextStreamID > LoadRun.h2LastStreamID { connection.draining = true }
+        let stream = H2Stream(id: id, request: request)
+        connection.streams[id] = stream
+        // The request's headers are encoded once per run (`h2Headers`); HPACK indexes them.
+        var headers = h2Headers
+        var body = plan.target.body
+        if timesTokens, let completions = plan.completions {
+            body = completions.body(seq: request.seq)
+            headers.replaceOrAdd(name: "content-length", value: String(body.count))
         }
-        promise.futureResult.whenComplete { [bound = NIOLoopBound((self, connection, stream), eventLoop: loop)] result in
+        let sent = loop.makePromise(of: Void.self)
+        channel.write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: body.isEmpty))), promise: sent)
+        if !body.isEmpty {
+            channel.write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(ByteBuffer(bytes: body)), endStream: true))),
+                          promise: nil)
+        }
+        if !connection.unflushed {
+            connection.unflushed = true
+            h2Unflushed.append(connection)
+        }
+        // A stream the connection cannot open (refused by a GOAWAY, say) ends at once, not at --timeout.
+        sent.futureResult.whenFailure { [bound = NIOLoopBound((self, connection, stream), eventLoop: loop)] error in
             let (run, connection, stream) = bound.value
-            switch result {
-            case .success(let channel):
-                stream.channel = channel
-                var headers = run.h2Headers
-                var body = run.plan.target.body
-                if run.timesTokens, let completions = run.plan.completions {
-                    body = completions.body(seq: stream.request.seq)
-                    headers.replaceOrAdd(name: "content-length", value: String(body.count))
-                }
-                let sent = channel.eventLoop.makePromise(of: Void.self)
-                channel.write(HTTP2Frame.FramePayload.headers(.init(headers: headers, endStream: body.isEmpty)), promise: sent)
-                if !body.isEmpty {
-                    channel.write(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer(bytes: body)), endStream: true)), promise: nil)
-                }
-                channel.flush()
-                // A stream the connection cannot open (after a GOAWAY, say) ends at once, not at --timeout.
-                sent.futureResult.whenFailure { [bound = NIOLoopBound((run, connection, stream), eventLoop: run.loop)] error in
-                    let (run, connection, stream) = bound.value
-                    run.explain("reset", "\(run.plan.target.authority): an HTTP/2 request could not be sent: \(error)")
-                    run.streamEnded(stream, on: connection, error: "reset")
-                }
-            case .failure(let error):
-                run.explain("reset", "\(run.plan.target.authority): no HTTP/2 stream: \(error)")
-                run.streamEnded(stream, on: connection, error: "reset")
-            }
+            run.explain("reset", "\(run.plan.target.authority): an HTTP/2 request could not be sent: \(error)")
+            run.streamEnded(stream, on: connection, error: "reset")
         }
+    }
+
+    /// Flushes every connection written to since the last flush: requests fired in one
+    /// loop pass leave in one write.
+    func flushHTTP2() {
+        guard !h2Unflushed.isEmpty else { return }
+        for connection in h2Unflushed {
+            connection.unflushed = false
+            connection.channel?.flush()
+        }
+        h2Unflushed.removeAll(keepingCapacity: true)
     }
 
     /// A stream's response ended (`error` nil) or failed: its record.
     func streamEnded(_ stream: H2Stream, on connection: H2Connection, error: String?) {
         guard !stream.finished else { return }
         stream.finished = true
-        connection.streams.removeValue(forKey: stream.request.seq)
+        connection.streams.removeValue(forKey: stream.id)
         inFlight -= 1
-        var outcome = Outcome(request: stream.request, status: error == nil ? stream.status : (stream.status > 0 ? stream.status : 0),
-                              bytes: stream.bytes, pod: stream.pod, error: error)
+        var outcome = Outcome(request: stream.request, status: stream.status, bytes: stream.bytes, pod: stream.pod, error: error)
         if timesTokens, error == nil, stream.status == 200 {
             stream.tokens.finish()
             outcome.tokens = stream.tokens.tokens(due: stream.request.due, end: NIODeadline.now().uptimeNanoseconds)
@@ -163,14 +195,66 @@ extension LoadRun {
             outcome.connectMs = Double(nanos) / 1e6
             connection.connectNanos = nil  // the first request's only
         }
-        if error != nil { stream.channel?.close(promise: nil) }
+        // A stream given up on (a timeout, a cancel) is reset, so the server stops on it too.
+        if error == "timeout" || error == "cancelled", !connection.closing {
+            connection.channel?.writeAndFlush(HTTP2Frame(streamID: stream.id, payload: .rstStream(.cancel)), promise: nil)
+        }
         emit(outcome)
         if connection.assigned >= reuseLimit || connection.draining, connection.load == 0 { closeHTTP2(connection) }
         finishIfDone()
     }
 
+    /// A response frame of one of the connection's streams.
+    func received(_ frame: HTTP2Frame, on connection: H2Connection) {
+        guard let stream = connection.streams[frame.streamID] else { return }
+        switch frame.payload {
+        case .headers(let headers):
+            // The response's headers (a 1xx's are followed by more); trailers carry no status.
+            if let status = headers.headers.first(name: ":status").flatMap({ Int($0) }), status >= 200 || stream.status == 0 {
+                stream.status = status
+                stream.pod = headers.headers.first(name: "x-served-by")
+                if timesTokens {
+                    stream.tokens.isEventStream = headers.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true
+                }
+            }
+            if headers.endStream { streamEnded(stream, on: connection, error: nil) }
+        case .data(let data):
+            if case .byteBuffer(let buffer) = data.data {
+                stream.bytes += buffer.readableBytes
+                if timesTokens { stream.tokens.feed(buffer, at: NIODeadline.now().uptimeNanoseconds) }
+            }
+            returnWindow(data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0), of: stream, on: connection,
+                         ended: data.endStream)
+            if data.endStream { streamEnded(stream, on: connection, error: nil) }
+        case .rstStream(let code):
+            explain("reset", "\(plan.target.authority): the server reset an HTTP/2 stream (\(code))")
+            streamEnded(stream, on: connection, error: "reset")
+        default:
+            break
+        }
+    }
+
+    /// Gives the server back the window a DATA frame used: the connection's always, the
+    /// stream's while it is still open.
+    private func returnWindow(_ size: Int, of stream: H2Stream, on connection: H2Connection, ended: Bool) {
+        guard size > 0, let channel = connection.channel else { return }
+        connection.unreturned += size
+        if connection.unreturned >= LoadRun.h2WindowReturn {
+            channel.write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connection.unreturned)), promise: nil)
+            connection.unreturned = 0
+            channel.flush()
+        }
+        stream.unreturned += size
+        if !ended, stream.unreturned >= LoadRun.h2WindowReturn {
+            channel.write(HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: stream.unreturned)), promise: nil)
+            stream.unreturned = 0
+            channel.flush()
+        }
+    }
+
     /// The connection failed or closed: every request on it or waiting for it is recorded.
     func failHTTP2(_ connection: H2Connection, kind: String) {
+        connection.closing = true
         for request in connection.waiting {
             inFlight -= 1
             emit(Outcome(request: request, error: kind))
@@ -184,6 +268,7 @@ extension LoadRun {
         connection.closing = true
         if let i = h2.firstIndex(where: { $0 === connection }) { h2.remove(at: i) }
         connection.channel?.close(promise: nil)
+        warmedUp(connection)
     }
 
     func sweepHTTP2Timeouts(now: UInt64) {
@@ -200,7 +285,8 @@ extension LoadRun {
     }
 }
 
-/// The connection's failures: a TLS handshake, a reset, the peer closing.
+/// A connection's frames, to the runner, and its failures: a TLS handshake, a reset,
+/// the peer closing, a GOAWAY.
 final class H2ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame
     private let run: LoadRun
@@ -212,29 +298,49 @@ final class H2ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // GOAWAY: the streams it lets finish finish; new requests go elsewhere.
-        if case .goAway = unwrapInboundIn(data).payload {
+        let frame = unwrapInboundIn(data)
+        if frame.streamID != .rootStream { return run.received(frame, on: connection) }
+        // GOAWAY: the streams it lets finish finish (NIOHTTP2 closes the others, below);
+        // new requests go elsewhere.
+        if case .goAway = frame.payload {
             connection.draining = true
             if connection.load == 0 { run.closeHTTP2(connection) }
         }
-        context.fireChannelRead(data)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        run.becameActive(connection, channel: context.channel)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // Window updates and resets written while reading leave together.
+        run.flushHTTP2()
+        context.fireChannelReadComplete()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted(let negotiated) = event as? TLSUserEvent {
-            connection.connectDone()
+        if let closed = event as? StreamClosedEvent {
+            // A stream closed with a reason (refused by a GOAWAY, a stream error NIOHTTP2
+            // found): its request is recorded now. A normal close was recorded already.
+            if closed.reason != nil, let stream = connection.streams[closed.streamID] {
+                run.explain("reset", "\(run.plan.target.authority): an HTTP/2 stream was closed (\(closed.reason!))")
+                run.streamEnded(stream, on: connection, error: "reset")
+            }
+        } else if case .handshakeCompleted(let negotiated) = event as? TLSUserEvent {
             guard negotiated == "h2" else {
                 run.explain("protocol", "\(run.plan.target.authority): the server did not agree to HTTP/2 (ALPN chose \(negotiated ?? "nothing")): drop --http2")
                 run.failHTTP2(connection, kind: "protocol")
                 run.finishIfDone()
                 return
             }
+            run.connectionReady(connection)
         }
         context.fireUserInboundEventTriggered(event)
     }
 
-    /// The connection's own failures (TLS, I/O). NIOHTTP2 also passes a stream's errors
-    /// here; those are its stream's to record (H2StreamHandler), not the connection's.
+    /// The connection's own failures (TLS, I/O). A stream's errors come as a
+    /// StreamClosedEvent with a reason (above).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let kind: String
         if ClientTLS.isTLSError(error) {
@@ -255,56 +361,6 @@ final class H2ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler 
             run.failHTTP2(connection, kind: "reset")
             run.finishIfDone()
         }
-        context.fireChannelInactive()
-    }
-}
-
-/// One stream's response frames, to the runner.
-final class H2StreamHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    private let run: LoadRun
-    private let connection: H2Connection
-    private let stream: H2Stream
-
-    init(run: LoadRun, connection: H2Connection, stream: H2Stream) {
-        self.run = run
-        self.connection = connection
-        self.stream = stream
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .headers(let frame):
-            // The response's headers (a 1xx's are followed by more); trailers carry no status.
-            if let status = frame.headers.first(name: ":status").flatMap({ Int($0) }), status >= 200 || stream.status == 0 {
-                stream.status = status
-                stream.pod = frame.headers.first(name: "x-served-by")
-                if run.timesTokens {
-                    stream.tokens.isEventStream = frame.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true
-                }
-            }
-            if frame.endStream { run.streamEnded(stream, on: connection, error: nil) }
-        case .data(let frame):
-            if case .byteBuffer(let buffer) = frame.data {
-                stream.bytes += buffer.readableBytes
-                if run.timesTokens { stream.tokens.feed(buffer, at: NIODeadline.now().uptimeNanoseconds) }
-            }
-            if frame.endStream { run.streamEnded(stream, on: connection, error: nil) }
-        case .rstStream(let code):
-            run.explain("reset", "\(run.plan.target.authority): the server reset an HTTP/2 stream (\(code))")
-            run.streamEnded(stream, on: connection, error: "reset")
-        default:
-            break
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        run.explain("reset", "\(run.plan.target.authority): HTTP/2 stream: \(error)")
-        run.streamEnded(stream, on: connection, error: "reset")
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        run.streamEnded(stream, on: connection, error: "reset")
         context.fireChannelInactive()
     }
 }

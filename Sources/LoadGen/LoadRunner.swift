@@ -120,6 +120,10 @@ final class LoadRun {
 
     var startNanos: UInt64 = 0
     var startWall = 0.0
+    /// Warm connections not yet ready (see `warmUp()`), and the clock's start once they are.
+    var warming = 0
+    var warmUpDeadline: Scheduled<Void>?
+    var begun = false
     var nextDue: UInt64?
     var nextSeq = 0
     var timer: Scheduled<Void>?
@@ -129,9 +133,9 @@ final class LoadRun {
     var outputClosed = false
     var connections: [Connection] = []
     var idle: [Connection] = []
-    /// HTTP/2 connections, and their multiplexers between pipeline set-up and connect.
+    /// HTTP/2 connections, and those with frames written since the last flush.
     var h2: [H2Connection] = []
-    var pendingMultiplexers: [ObjectIdentifier: NIOHTTP2Handler.StreamMultiplexer] = [:]
+    var h2Unflushed: [H2Connection] = []
     var inFlight = 0
     var resolved: SocketAddress?
     var done: EventLoopPromise<LoadSummary>?
@@ -204,13 +208,59 @@ final class LoadRun {
     func start() -> EventLoopFuture<LoadSummary> {
         let promise = loop.makePromise(of: LoadSummary.self)
         done = promise
+        warmUp()
+        return promise.futureResult
+    }
+
+    /// Connections opened before the clock starts: one per 1,000 req/s of the starting
+    /// rate (one for HTTP/2, whose streams share it). Without them a fast run begins with
+    /// a burst of connects (over TLS, handshakes) that hold the loop while more requests
+    /// fall due, each opening yet another connection, until --connections is reached and
+    /// the next ones are overload. The clock starts when they are ready or have failed
+    /// (a failed one is the first requests' to report), or after --timeout.
+    private func warmUp() {
+        let rate = plan.schedule.profileRate(at: 0)
+        let count = plan.http2 ? 1 : min(plan.connections, max(1, Int((rate / 1000).rounded(.up))))
+        warming = count
+        let me = bound
+        warmUpDeadline = loop.scheduleTask(in: .nanoseconds(Int64(timeoutNanos))) { me.value.begin() }
+        for _ in 0..<count {
+            if plan.http2 {
+                let connection = H2Connection()
+                connection.warm = true
+                openHTTP2(connection)
+            } else {
+                open(Connection())
+            }
+        }
+    }
+
+    /// A connection is ready: connected, and over TLS handshaken.
+    func connectionReady(_ connection: some ConnectTiming) {
+        connection.connectDone()
+        warmedUp(connection)
+    }
+
+    /// A warm connection is ready or gone; the last one starts the clock.
+    func warmedUp(_ connection: some ConnectTiming) {
+        guard connection.warm else { return }
+        connection.warm = false
+        warming -= 1
+        if warming == 0 { begin() }
+    }
+
+    /// Starts the clock and the schedule.
+    private func begin() {
+        guard !begun, !scheduleDone else { return }
+        begun = true
+        warmUpDeadline?.cancel()
+        warmUpDeadline = nil
         startWall = CPUClock.wallSeconds()
         startNanos = NIODeadline.now().uptimeNanoseconds
         advance()
         let me = bound
         sweeper = loop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { _ in me.value.sweepTimeouts() }
         pump()
-        return promise.futureResult
     }
 
     func stop(grace: Double) {
@@ -224,7 +274,7 @@ final class LoadRun {
     }
 
     func progress() -> (summary: LoadSummary, inFlight: Int, elapsed: Double, targetRate: Double) {
-        let elapsed = Double(NIODeadline.now().uptimeNanoseconds &- startNanos) / 1e9
+        let elapsed = begun ? Double(NIODeadline.now().uptimeNanoseconds &- startNanos) / 1e9 : 0
         return (summary, inFlight, elapsed, plan.schedule.profileRate(at: elapsed))
     }
 
@@ -247,6 +297,7 @@ final class LoadRun {
             nextSeq += 1
             advance()
         }
+        flushHTTP2()
         guard !scheduleDone else { return }
         if let due = nextDue {
             // Wake at most every `tick`: at high rates, one wake-up sends a small batch
@@ -296,6 +347,7 @@ final class LoadRun {
         guard scheduleDone, inFlight == 0, let done else { return }
         self.done = nil
         sweeper?.cancel()
+        warmUpDeadline?.cancel()
         for connection in connections { apply(connection.machine.abandon(), on: connection) }
         for connection in h2 { closeHTTP2(connection) }
         done.succeed(summary)

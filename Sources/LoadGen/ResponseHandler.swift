@@ -52,7 +52,7 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted = event as? TLSUserEvent { connection.connectDone() }
+        if case .handshakeCompleted = event as? TLSUserEvent { runner.connectionReady(connection) }
         context.fireUserInboundEventTriggered(event)
     }
 

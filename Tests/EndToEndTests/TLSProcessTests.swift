@@ -96,5 +96,22 @@ import Testing
         let two = try Tools.run("infer-load", client + ["--requests", "8", "--qps", "400", "--streams", "4"])
         #expect(two.stderr.contains("OK=8") && two.stderr.contains("connections=2"), "\(two.stderr)")
     }
+
+    /// Responses larger than HTTP/2's initial windows (65,535 bytes, for the stream and
+    /// for the connection) arrive whole: infer-load gives the windows back as it reads.
+    /// Without that the server stops sending at 64 KiB and every request times out.
+    @Test func http2ReturnsFlowControlWindows() throws {
+        let (server, port) = try Tools.startServer(["--h2c", "--work-ms", "0", "--max-tokens", "3000"])
+        defer { server.terminate() }
+        let client = ["--host", "http://127.0.0.1:\(port)", "--http2"]
+        try Self.waitReady(client)
+        let run = try Tools.run("infer-load", client + ["--api", "openai", "--stream", "--max-tokens", "3000", "--prompt-tokens", "5",
+                                                        "--requests", "4", "--qps", "20", "--timeout", "20"])
+        let records = try Self.records(run.stdout)
+        #expect(run.status == 0 && run.stderr.contains("OK=4") && run.stderr.contains("connections=1"), "\(run.stderr)")
+        // Each streamed response is one SSE event per token: well over 64 KiB.
+        #expect(records.count == 4 && records.allSatisfy { ($0["tokens_out"] as? Int) == 3000 && ($0["bytes"] as? Int ?? 0) > 65_535 },
+                "\(records.map { ($0["tokens_out"] ?? "-", $0["bytes"] ?? "-", $0["error"] ?? "-") })")
+    }
 }
 

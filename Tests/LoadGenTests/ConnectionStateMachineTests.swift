@@ -78,6 +78,20 @@ import Testing
         #expect(m.isClosed)
     }
 
+    @Test func aWarmConnectionIsIdleOnceConnectedAndOwesNoRecord() {
+        var m = ConnectionStateMachine()
+        #expect(m.request == nil)
+        #expect(m.connected(at: 1_000) == .none)
+        #expect(m.isIdle, "ready for the first request")
+        #expect(m.send(Self.request, at: 2_000) == .send(InFlight(seq: Self.request.seq, due: Self.request.due, sent: 2_000)))
+        var failed = ConnectionStateMachine()
+        #expect(failed.connectFailed(kind: "connect") == .none, "no request: nothing to record")
+        #expect(failed.isClosed)
+        var abandoned = ConnectionStateMachine()
+        #expect(abandoned.abandon() == .none)
+        #expect(abandoned.connected(at: 1_000) == .close, "the run ended while it connected: closed when it opens")
+    }
+
     @Test func aCancelledConnectThatFailsRecordsNothingMore() {
         var m = ConnectionStateMachine(opening: Self.request)
         _ = m.failed(kind: "cancelled")
