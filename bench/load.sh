@@ -2,7 +2,8 @@
 # Benchmark infer-load against hey and the old load.py, side by side in one run, on
 # loopback: against nginx `return 200` (../shared/peers/nginx) and against infer-serve.
 # Per run: achieved/target rate, generator CPU µs per request, p99 schedule lag
-# (sent − scheduled; only infer-load reports it), max RSS.
+# (sent − scheduled; only infer-load reports it), max RSS. Then the TLS and h2 rows of
+# bench/tls.sh (infer-load against hey over https, HTTP/1.1 and h2, at 2,000 and 10,000/s).
 #
 # Usage: bench/load.sh        (env: DUR=10 seconds per run, LONG=60 for the RSS run,
 #                              RATES="30 2000 10000", PEERS=../shared/peers, BIN=.build/release)
@@ -115,6 +116,9 @@ stall_run() { # NAME SLEEP
 }
 stall_run keeps-up 0
 stall_run sleeps-5s 5
+
+step "over TLS and HTTP/2 (bench/tls.sh's generator rows): infer-load against hey, https to infer-serve /healthz"
+PARTS=generator DUR=$DUR BIN=$BIN OUT=$OUT/tls bench/tls.sh
 
 step "memory over a long run: infer-load at 10000 qps for $LONG s vs $DUR s"
 DUR_SAVED=$DUR; DUR=$LONG

@@ -7,7 +7,8 @@
 #      same certificate (ssl, http2), closed loop: req/s and server CPU µs per request,
 #      HTTP/1.1 (wrk) and h2 (hey -h2).
 #
-# Usage: bench/tls.sh       (env: DUR=10 seconds per run, RATES="2000 10000", BIN=.build/release)
+# Usage: bench/tls.sh       (env: DUR=10 seconds per run, RATES="2000 10000", BIN=.build/release,
+#                            PARTS="generator server": which of the two to run; bench/load.sh runs the first)
 # Needs: hey wrk nginx openssl curl python3 /usr/bin/time, a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,7 @@ ROOT=$PWD
 
 DUR=${DUR:-10}
 RATES=${RATES:-2000 10000}
+PARTS=${PARTS:-generator server}
 BIN=${BIN:-$ROOT/.build/release}
 OUT=${OUT:-$ROOT/bench/out/tls}
 SERVE_PORT=18450 NGINX_PORT=18451
@@ -60,14 +62,22 @@ URL=https://127.0.0.1:$SERVE_PORT/healthz
 # cpu_of FILE: user+sys seconds from /usr/bin/time -f '%U %S'.
 cpu_of() { awk '{print $1+$2}' "$1"; }
 
+part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+if part generator; then
 step "generators over TLS: infer-load and hey at ${RATES// /, } req/s for ${DUR} s"
 printf '%-9s %-6s %-11s %8s %8s %14s\n' rate proto generator sent% ok% cpu_us_per_req
+# Both with the same connections: hey's workers are its connections (one each), and
+# infer-load may open at most --connections. Over TLS a new connection costs a handshake
+# (about 0.5 ms of CPU here), so an uncapped pool turns a stall of a few ms into a storm
+# of handshakes (see README, "Choosing a connection policy").
+workers=50
 for rate in $RATES; do
   for proto in h1 h2; do
     h2flag=() heyh2=()
     [ "$proto" = h2 ] && h2flag=(--http2) heyh2=(-h2)
     /usr/bin/time -f '%U %S' -o "$OUT/il.time" "$BIN/infer-load" --host "https://127.0.0.1:$SERVE_PORT" --path /healthz \
-      --cacert "$OUT/cert.pem" --qps "$rate" --seconds "$DUR" --quiet "${h2flag[@]}" >"$OUT/il-$proto-$rate.jsonl" 2>"$OUT/il.err"
+      --cacert "$OUT/cert.pem" --qps "$rate" --seconds "$DUR" --connections $workers --quiet "${h2flag[@]}" >"$OUT/il-$proto-$rate.jsonl" 2>"$OUT/il.err"
     read -r sent ok < <(python3 - "$OUT/il-$proto-$rate.jsonl" <<'PY'
 import json, sys
 rs = [json.loads(l) for l in open(sys.argv[1])]
@@ -77,8 +87,7 @@ PY
     target=$((rate * DUR))
     printf '%-9s %-6s %-11s %8s %8s %14s\n' "$rate" "$proto" infer-load "$(python3 -c "print(round($sent / $target * 100, 1))")" \
       "$(python3 -c "print(round($ok / $target * 100, 1))")" "$(python3 -c "print(round($(cpu_of "$OUT/il.time") * 1e6 / max($sent, 1), 1))")"
-    # hey: -q is per worker; 50 workers share the rate.
-    workers=50
+    # hey: -q is per worker; the workers share the rate.
     /usr/bin/time -f '%U %S' -o "$OUT/hey.time" hey -z "${DUR}s" -c $workers -q $((rate / workers)) "${heyh2[@]}" "$URL" >"$OUT/hey-$proto-$rate.txt" 2>&1 || true
     n=$(awk '/\[200\]/{print $2}' "$OUT/hey-$proto-$rate.txt" | head -1)
     n=${n:-0}
@@ -86,6 +95,8 @@ PY
       "$(python3 -c "print(round($n / $target * 100, 1))")" "$(python3 -c "print(round($(cpu_of "$OUT/hey.time") * 1e6 / max($n, 1), 1))")"
   done
 done
+
+fi
 
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 # closed NAME PID PROTO URL: req/s and server CPU µs per request, closed loop, 32 connections (h1) or streams (h2).
@@ -102,8 +113,10 @@ closed() {
   t1=$(ticks "$pid")
   printf '%-24s %-4s rps=%-10s server_cpu_us_per_req=%s\n' "$name" "$proto" "$rps" "$(python3 -c "print(round(($t1 - $t0) / $HZ * 1e6 / max(${n:-0}, 1), 1))")"
 }
+if part server; then
 step "servers over TLS, closed loop for ${DUR} s: /healthz against nginx return 200 (same certificate)"
 closed infer-serve-h1 "$SERVE" h1 "$URL"
 closed nginx-h1 "$NGINX_WORKER" h1 "https://127.0.0.1:$NGINX_PORT/"
 closed infer-serve-h2 "$SERVE" h2 "$URL"
 closed nginx-h2 "$NGINX_WORKER" h2 "https://127.0.0.1:$NGINX_PORT/"
+fi
