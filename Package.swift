@@ -177,6 +177,8 @@ let package = Package(
             "LoadGen", "Records", "JSON", "Platform",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "NIOHPACK", package: "swift-nio-http2"),
         ]),
         // Runs the built executables (swift build first; bin/test does).
         .testTarget(name: "EndToEndTests", dependencies: [
