@@ -2,13 +2,14 @@
 # TLS and HTTP/2, side by side in one run, on loopback, with one certificate made here:
 #   1. the generator: infer-load against hey, over https to infer-serve's /healthz, at
 #      2,000 and 10,000 req/s, HTTP/1.1 and h2: share of the target sent, generator CPU
-#      µs per request;
+#      µs per request and median latency; infer-load at its default --tick and at 2 ms;
 #   2. the server: infer-serve's /healthz over TLS against nginx `return 200` with the
 #      same certificate (ssl, http2), closed loop: req/s and server CPU µs per request,
 #      HTTP/1.1 (wrk) and h2 (hey -h2).
 #
 # Usage: bench/tls.sh       (env: DUR=10 seconds per run, RATES="2000 10000", BIN=.build/release,
-#                            PARTS="generator server": which of the two to run; bench/load.sh runs the first)
+#                            PARTS="generator server": which of the two to run; bench/load.sh runs the first,
+#                            TICKS="0.5ms 2ms": infer-load's --tick values to run)
 # Needs: hey wrk nginx openssl curl python3 /usr/bin/time, a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,7 @@ ROOT=$PWD
 DUR=${DUR:-10}
 RATES=${RATES:-2000 10000}
 PARTS=${PARTS:-generator server}
+TICKS=${TICKS:-0.5ms 2ms}
 BIN=${BIN:-$ROOT/.build/release}
 OUT=${OUT:-$ROOT/bench/out/tls}
 SERVE_PORT=18450 NGINX_PORT=18451
@@ -66,36 +68,43 @@ part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 if part generator; then
 step "generators over TLS: infer-load and hey at ${RATES// /, } req/s for ${DUR} s"
-printf '%-9s %-6s %-11s %8s %8s %14s\n' rate proto generator sent% ok% cpu_us_per_req
+# p50_ms: infer-load's from the scheduled send (its --tick lag included), hey's from its own send.
+printf '%-9s %-6s %-20s %8s %8s %14s %8s\n' rate proto generator sent% ok% cpu_us_per_req p50_ms
 # Both with the same connections: hey's workers are its connections (one each), and
 # infer-load may open at most --connections. Over TLS a new connection costs a handshake
 # (about 0.5 ms of CPU here), so an uncapped pool turns a stall of a few ms into a storm
-# of handshakes (see README, "Choosing a connection policy").
+# of handshakes (see README, "https, and which pods get the traffic").
 workers=50
 for rate in $RATES; do
   for proto in h1 h2; do
     h2flag=() heyh2=()
     [ "$proto" = h2 ] && h2flag=(--http2) heyh2=(-h2)
-    /usr/bin/time -f '%U %S' -o "$OUT/il.time" "$BIN/infer-load" --host "https://127.0.0.1:$SERVE_PORT" --path /healthz \
-      --cacert "$OUT/cert.pem" --qps "$rate" --seconds "$DUR" --connections $workers --quiet "${h2flag[@]}" >"$OUT/il-$proto-$rate.jsonl" 2>"$OUT/il.err"
-    read -r sent ok < <(python3 - "$OUT/il-$proto-$rate.jsonl" <<'PY'
+    # The default tick, and a 2 ms one (a wake-up sends what is due: less CPU, more lag).
+    for tick in $TICKS; do
+      /usr/bin/time -f '%U %S' -o "$OUT/il.time" "$BIN/infer-load" --host "https://127.0.0.1:$SERVE_PORT" --path /healthz \
+        --cacert "$OUT/cert.pem" --qps "$rate" --seconds "$DUR" --connections $workers --tick "$tick" --quiet "${h2flag[@]}" \
+        >"$OUT/il-$proto-$rate-$tick.jsonl" 2>"$OUT/il.err"
+      read -r sent ok p50 < <(python3 - "$OUT/il-$proto-$rate-$tick.jsonl" <<'PY'
 import json, sys
 rs = [json.loads(l) for l in open(sys.argv[1])]
-print(sum(1 for r in rs if r["error"] != "overload"), sum(1 for r in rs if r["status"] == 200 and r["error"] is None))
+lat = sorted(r["latency_ms"] for r in rs if r["error"] is None)
+print(sum(1 for r in rs if r["error"] != "overload"), sum(1 for r in rs if r["status"] == 200 and r["error"] is None),
+      round(lat[len(lat) // 2], 2) if lat else "n/a")
 PY
 )
-    target=$((rate * DUR))
-    printf '%-9s %-6s %-11s %8s %8s %14s\n' "$rate" "$proto" infer-load "$(python3 -c "print(round($sent / $target * 100, 1))")" \
-      "$(python3 -c "print(round($ok / $target * 100, 1))")" "$(python3 -c "print(round($(cpu_of "$OUT/il.time") * 1e6 / max($sent, 1), 1))")"
+      target=$((rate * DUR))
+      printf '%-9s %-6s %-20s %8s %8s %14s %8s\n' "$rate" "$proto" "infer-load --tick $tick" "$(python3 -c "print(round($sent / $target * 100, 1))")" \
+        "$(python3 -c "print(round($ok / $target * 100, 1))")" "$(python3 -c "print(round($(cpu_of "$OUT/il.time") * 1e6 / max($sent, 1), 1))")" "$p50"
+    done
     # hey: -q is per worker; the workers share the rate.
     /usr/bin/time -f '%U %S' -o "$OUT/hey.time" hey -z "${DUR}s" -c $workers -q $((rate / workers)) "${heyh2[@]}" "$URL" >"$OUT/hey-$proto-$rate.txt" 2>&1 || true
     n=$(awk '/\[200\]/{print $2}' "$OUT/hey-$proto-$rate.txt" | head -1)
     n=${n:-0}
-    printf '%-9s %-6s %-11s %8s %8s %14s\n' "$rate" "$proto" hey "$(python3 -c "print(round($n / $target * 100, 1))")" \
-      "$(python3 -c "print(round($n / $target * 100, 1))")" "$(python3 -c "print(round($(cpu_of "$OUT/hey.time") * 1e6 / max($n, 1), 1))")"
+    p50=$(awk '/50% in/{print $3 * 1000}' "$OUT/hey-$proto-$rate.txt")
+    printf '%-9s %-6s %-20s %8s %8s %14s %8s\n' "$rate" "$proto" hey "$(python3 -c "print(round($n / $target * 100, 1))")" \
+      "$(python3 -c "print(round($n / $target * 100, 1))")" "$(python3 -c "print(round($(cpu_of "$OUT/hey.time") * 1e6 / max($n, 1), 1))")" "${p50:-n/a}"
   done
 done
-
 fi
 
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }

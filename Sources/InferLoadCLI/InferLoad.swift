@@ -52,6 +52,8 @@ struct InferLoad: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seed for poisson arrivals: the same seed, the same schedule.", valueName: "n")) var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Most connections to open.", valueName: "n")) var connections = 256
     @Option(name: .customLong("max-inflight"), help: ArgumentHelp("Most requests awaiting a response; more are recorded as overload.", valueName: "n")) var maxInflight = 1024
+    @Option(help: ArgumentHelp("Scheduling granularity, 0 to 100ms: a wake-up sends every request due by then. Longer: fewer wake-ups, less CPU at high rates, and up to this much lag, which latency counts (default 0.5ms).",
+                               valueName: "duration")) var tick = "0.5ms"
     @Option(help: "Seconds before a request (or its connect) is recorded as a timeout.") var timeout: Double = 10
     @Option(help: "Seconds in-flight requests may take to finish after SIGINT/SIGTERM.") var grace: Double = 5
     @Flag(help: "No progress line and no summary on stderr.") var quiet = false
@@ -73,6 +75,9 @@ struct InferLoad: AsyncParsableCommand {
         guard grace >= 0, grace.isFinite else { throw ParseError("--grace \(grace): expected seconds, 0 or more") }
         if let reuse, reuse < 1 { throw ParseError("--reuse \(reuse): expected at least 1 request per connection") }
         guard streams >= 1 else { throw ParseError("--streams \(streams): expected at least 1") }
+        guard let tickSeconds = DurationText.seconds(tick), tickSeconds <= 0.1 else {
+            throw ParseError("--tick \(tick): expected a duration from 0 to 100ms, e.g. 0.5ms or 2ms")
+        }
         if let seconds, !(seconds > 0 && seconds.isFinite) { throw ParseError("--seconds \(seconds): expected seconds above 0") }
         if let requests, requests < 1 { throw ParseError("--requests \(requests): expected at least 1") }
         if body != nil && bodyFile != nil { throw ParseError("--body and --body-file: give one of them") }
@@ -110,6 +115,7 @@ struct InferLoad: AsyncParsableCommand {
         plan.reuse = reuse
         plan.http2 = http2
         plan.streams = streams
+        plan.tick = tickSeconds
         if target.secure {
             plan.tls = try ClientTLS(host: target.host, caFile: cacert, insecure: insecure, certFile: cert, keyFile: key,
                                      alpn: http2 ? ["h2"] : ["http/1.1"])

@@ -30,6 +30,9 @@ public struct LoadPlan: Sendable {
     /// `streams` requests at once on a connection.
     public var http2 = false
     public var streams = 100
+    /// Scheduling granularity in seconds: a wake-up sends every request due by then, so
+    /// wake-ups come at most this often (`--tick`).
+    public var tick = 0.0005
 
     public init(target: Target, schedule: ArrivalSchedule, connections: Int, maxInFlight: Int, timeout: Double,
                 completions: CompletionLoad? = nil) {
@@ -117,6 +120,8 @@ final class LoadRun {
     let plainTCP: Bool
     let reuseLimit: Int
     let timeoutNanos: UInt64
+    /// Shortest sleep between two sends (`LoadPlan.tick`); see `pump()`.
+    let tickNanos: UInt64
 
     var startNanos: UInt64 = 0
     var startWall = 0.0
@@ -199,10 +204,8 @@ final class LoadRun {
         bytes.writeBytes(plan.target.body)
         requestBytes = bytes
         timeoutNanos = UInt64(plan.timeout * 1e9)
+        tickNanos = UInt64(max(plan.tick, 0) * 1e9)
     }
-
-    /// Shortest sleep between two sends; see `pump()`.
-    static let tickNanos: UInt64 = 500_000
 
     /// Starts the schedule; the future completes when every request has a record.
     func start() -> EventLoopFuture<LoadSummary> {
@@ -302,7 +305,7 @@ final class LoadRun {
         if let due = nextDue {
             // Wake at most every `tick`: at high rates, one wake-up sends a small batch
             // (fewer timer and epoll round trips); lag stays under the tick.
-            let wake = max(due, now + LoadRun.tickNanos)
+            let wake = max(due, now + tickNanos)
             let me = bound
             timer = loop.scheduleTask(deadline: .uptimeNanoseconds(wake)) { me.value.pump() }
         } else {

@@ -71,6 +71,10 @@ import Testing
         #expect(kept.stderr.contains("OK=12") && kept.stderr.contains("connections=1"), "\(kept.stderr)")
         let bad = try Tools.run("infer-load", ["--host", url, "--reuse", "0"])
         #expect(bad.status == 2 && bad.stderr.contains("--reuse 0"))
+        for tick in ["1s", "x", "-1ms"] {
+            let badTick = try Tools.run("infer-load", ["--host", url, "--tick", tick])
+            #expect(badTick.status == 2 && badTick.stderr.contains("--tick"), "\(tick): \(badTick.stderr)")
+        }
         let plainWithCA = try Tools.run("infer-load", ["--host", url, "--cacert", Self.pki + "/ca.pem"])
         #expect(plainWithCA.status == 2 && plainWithCA.stderr.contains("https://"))
     }

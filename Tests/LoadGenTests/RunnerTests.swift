@@ -67,10 +67,11 @@ final class TestServer: Sendable {
 
     /// Runs a plan against `port`; returns the records in order of completion.
     static func run(port: Int, profile: RateProfile, limit: Int? = nil, timeout: Double = 30, connections: Int = 1000,
-                    maxInFlight: Int = 4000, stopAfter: Duration? = nil) async throws -> ([Record], LoadSummary, LoadRunner.Ending) {
+                    maxInFlight: Int = 4000, tick: Double? = nil, stopAfter: Duration? = nil) async throws -> ([Record], LoadSummary, LoadRunner.Ending) {
         let target = try Target(url: "http://127.0.0.1:\(port)", path: "/infer", method: "GET", headers: [], body: [])
-        let plan = LoadPlan(target: target, schedule: ArrivalSchedule(profile: profile, limit: limit),
+        var plan = LoadPlan(target: target, schedule: ArrivalSchedule(profile: profile, limit: limit),
                             connections: connections, maxInFlight: maxInFlight, timeout: timeout)
+        if let tick { plan.tick = tick }
         let records = NIOLockedValueBox<[Record]>([])
         let runner = LoadRunner(plan: plan, loop: group.next()) { record in
             records.withLockedValue { $0.append(record) }
@@ -168,6 +169,20 @@ final class TestServer: Sendable {
         #expect(overload.allSatisfy { $0.status == 0 && $0.serviceMs == 0 })
         #expect(records.filter { $0.status == 200 }.count >= 5)
         #expect(summary.overload == overload.count)
+    }
+
+    /// `--tick`: a wake-up at most every 25 ms, requests due every 10 ms. A wake sends
+    /// what is due, so most requests go late, by up to the tick, and their latency (from
+    /// the scheduled time) counts it. (A machine can only make them later still.)
+    @Test func aLongTickSendsLateInBatches() async throws {
+        let server = try await TestServer(.ok, group: Self.serverGroup)
+        defer { Task { await server.close() } }
+        let (records, summary, _) = try await Self.run(port: server.port, profile: .constant(qps: 100, seconds: nil), limit: 20, tick: 0.025)
+        #expect(records.count == 20 && records.allSatisfy { $0.status == 200 })
+        // Due at 0, 10, 20, ... ms; wakes at 0, 25, 50, ...: of every five, four are 5–15 ms late.
+        let late = records.filter { $0.latencyMs - $0.serviceMs >= 4 }
+        #expect(late.count >= 12, "\(records.map { $0.latencyMs - $0.serviceMs })")
+        #expect(summary.lagMs(99) >= 9, "lag p99 \(summary.lagMs(99)) ms")
     }
 
     @Test func stopRecordsEveryScheduledRequest() async throws {
