@@ -69,7 +69,7 @@ part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 if part generator; then
 step "generators over TLS: infer-load and hey at ${RATES// /, } req/s for ${DUR} s"
 # p50_ms: infer-load's from the scheduled send (its --tick lag included), hey's from its own send.
-printf '%-9s %-6s %-20s %8s %8s %14s %8s\n' rate proto generator sent% ok% cpu_us_per_req p50_ms
+printf '%-9s %-6s %-24s %8s %8s %14s %8s\n' rate proto generator sent% ok% cpu_us_per_req p50_ms
 # Both with the same connections: hey's workers are its connections (one each), and
 # infer-load may open at most --connections. Over TLS a new connection costs a handshake
 # (about 0.5 ms of CPU here), so an uncapped pool turns a stall of a few ms into a storm
@@ -93,7 +93,7 @@ print(sum(1 for r in rs if r["error"] != "overload"), sum(1 for r in rs if r["st
 PY
 )
       target=$((rate * DUR))
-      printf '%-9s %-6s %-20s %8s %8s %14s %8s\n' "$rate" "$proto" "infer-load --tick $tick" "$(python3 -c "print(round($sent / $target * 100, 1))")" \
+      printf '%-9s %-6s %-24s %8s %8s %14s %8s\n' "$rate" "$proto" "infer-load --tick $tick" "$(python3 -c "print(round($sent / $target * 100, 1))")" \
         "$(python3 -c "print(round($ok / $target * 100, 1))")" "$(python3 -c "print(round($(cpu_of "$OUT/il.time") * 1e6 / max($sent, 1), 1))")" "$p50"
     done
     # hey: -q is per worker; the workers share the rate.
@@ -101,7 +101,7 @@ PY
     n=$(awk '/\[200\]/{print $2}' "$OUT/hey-$proto-$rate.txt" | head -1)
     n=${n:-0}
     p50=$(awk '/50% in/{print $3 * 1000}' "$OUT/hey-$proto-$rate.txt")
-    printf '%-9s %-6s %-20s %8s %8s %14s %8s\n' "$rate" "$proto" hey "$(python3 -c "print(round($n / $target * 100, 1))")" \
+    printf '%-9s %-6s %-24s %8s %8s %14s %8s\n' "$rate" "$proto" hey "$(python3 -c "print(round($n / $target * 100, 1))")" \
       "$(python3 -c "print(round($n / $target * 100, 1))")" "$(python3 -c "print(round($(cpu_of "$OUT/hey.time") * 1e6 / max($n, 1), 1))")" "${p50:-n/a}"
   done
 done

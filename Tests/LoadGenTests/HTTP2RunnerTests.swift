@@ -22,14 +22,7 @@ final class H2TestServer: Sendable {
     var port: Int { channel.localAddress!.port! }
 
     init(_ mode: Mode, group: any EventLoopGroup) async throws {
-        channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { child in
-                child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.addHandlers([NIOHTTP2Handler(mode: .server), Handler(mode: mode)])
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
+        channel = try await bindLoopbackServer(group: group) { [NIOHTTP2Handler(mode: .server), Handler(mode: mode)] }
     }
 
     func close() async { try? await channel.close() }

@@ -7,6 +7,16 @@ import NIOCore
 import NIOPosix
 import Testing
 
+/// A server on a free loopback port whose connections get the handlers `handlers` makes.
+func bindLoopbackServer(group: any EventLoopGroup, handlers: @escaping @Sendable () -> [any ChannelHandler]) async throws -> any Channel {
+    try await ServerBootstrap(group: group)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        .childChannelInitializer { child in
+            child.eventLoop.makeCompletedFuture { try child.pipeline.syncOperations.addHandlers(handlers()) }
+        }
+        .bind(host: "127.0.0.1", port: 0).get()
+}
+
 /// A loopback HTTP server that misbehaves on purpose.
 final class TestServer: Sendable {
     enum Mode: Sendable { case ok, reset, stall, garbage, slow(milliseconds: Int64) }
@@ -14,12 +24,7 @@ final class TestServer: Sendable {
     var port: Int { channel.localAddress!.port! }
 
     init(_ mode: Mode, group: any EventLoopGroup) async throws {
-        channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { child in
-                child.eventLoop.makeCompletedFuture { try child.pipeline.syncOperations.addHandler(Handler(mode: mode)) }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
+        channel = try await bindLoopbackServer(group: group) { [Handler(mode: mode)] }
     }
 
     func close() async { try? await channel.close() }
