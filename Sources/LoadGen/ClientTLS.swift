@@ -43,7 +43,9 @@ public struct ClientTLS: Sendable {
     }
 
     /// Whether a connection's error came from TLS (the error kind `tls`).
-    static func isTLSError(_ error: any Error) -> Bool { error is NIOSSLError || error is BoringSSLError }
+    static func isTLSError(_ error: any Error) -> Bool {
+        error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError || error is NIOSSLCloseTimedOutError
+    }
 
     /// A TLS failure as a person reads it: BoringSSL's reason ("CERTIFICATE_VERIFY_FAILED"),
     /// with what to do about an unverified certificate.

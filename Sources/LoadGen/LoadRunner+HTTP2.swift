@@ -11,8 +11,8 @@ import Records
 /// Streams are frames on the connection's own pipeline, told apart by their ID, not
 /// child channels: NIOHTTP2's multiplexer builds a channel and a pipeline per stream,
 /// which cost more than the request itself. What the multiplexer did that a request
-/// needs is done here: stream IDs, and giving the server back the flow-control window
-/// its DATA frames used.
+/// needs is done here: stream IDs, giving the server back the flow-control windows its
+/// DATA frames used, and turning server push off.
 final class H2Connection: ConnectTiming {
     var channel: (any Channel)?
     /// Active, with NIOHTTP2's preface written (over TLS the handshake may still be under
@@ -29,8 +29,6 @@ final class H2Connection: ConnectTiming {
     var draining = false
     /// Frames written and not yet flushed (flushed once per loop pass, not per request).
     var unflushed = false
-    /// DATA bytes received and not yet given back to the connection's window.
-    var unreturned = 0
     var connectStart: UInt64 = 0
     var connectNanos: UInt64?
     var warm = false
@@ -55,9 +53,13 @@ final class H2Stream {
 }
 
 extension LoadRun {
-    /// Half the default window (65,535): a WINDOW_UPDATE once that much was read, as
-    /// NIOHTTP2's own window manager does.
+    /// The initial windows (HTTP/2's default), and half of it: a WINDOW_UPDATE once that
+    /// much was read, as NIOHTTP2's own window manager does.
+    static let h2Window = 65_535
     static let h2WindowReturn = 32_768
+    /// Our SETTINGS: NIOHTTP2's, and no server push (a pushed stream is nobody's request,
+    /// and its DATA would use the connection's window).
+    static let h2Settings = nioDefaultSettings + [HTTP2Setting(parameter: .enablePush, value: 0)]
     /// The largest client stream ID (2^31 − 1, odd).
     static let h2LastStreamID = Int(Int32.max)
 
@@ -91,12 +93,15 @@ extension LoadRun {
             .channelInitializer { [bound = NIOLoopBound((self, connection), eventLoop: loop)] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let (run, connection) = bound.value
+                    // Set now, so a run that ends while this connects can close it.
+                    connection.channel = channel
                     if let tls = run.plan.tls { try channel.pipeline.syncOperations.addHandler(try tls.handler()) }
                     // Prior knowledge for h2c; over TLS, h2 is what ALPN offered. No header
                     // checks: ours are made once per run (`h2Headers`), and policing the
                     // server's is not a load generator's job (a malformed frame still fails).
                     try channel.pipeline.syncOperations.addHandlers([
-                        NIOHTTP2Handler(mode: .client, headerBlockValidation: .disabled, contentLengthValidation: .disabled),
+                        NIOHTTP2Handler(mode: .client, initialSettings: LoadRun.h2Settings, headerBlockValidation: .disabled,
+                                        contentLengthValidation: .disabled),
                         H2ConnectionHandler(run: run, connection: connection),
                     ])
                 }
@@ -107,9 +112,10 @@ extension LoadRun {
             switch result {
             case .success(let channel):
                 if run.resolved == nil { run.resolved = channel.remoteAddress }
+                // Closed (the run ended, say) while it connected.
+                if connection.closing { return channel.close(promise: nil) }
                 if run.plainTCP { run.connectionReady(connection) }
                 // The requests waiting go once the connection is active (`becameActive`).
-                connection.channel = channel
             case .failure(let error):
                 let kind = LoadRun.connectErrorKind(error)
                 run.explain(kind, kind == "timeout"
@@ -157,10 +163,7 @@ extension LoadRun {
             channel.write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(ByteBuffer(bytes: body)), endStream: true))),
                           promise: nil)
         }
-        if !connection.unflushed {
-            connection.unflushed = true
-            h2Unflushed.append(connection)
-        }
+        markUnflushed(connection)
         // A stream the connection cannot open (refused by a GOAWAY, say) ends at once, not at --timeout.
         sent.futureResult.whenFailure { [bound = NIOLoopBound((self, connection, stream), eventLoop: loop)] error in
             let (run, connection, stream) = bound.value
@@ -223,8 +226,7 @@ extension LoadRun {
                 stream.bytes += buffer.readableBytes
                 if timesTokens { stream.tokens.feed(buffer, at: NIODeadline.now().uptimeNanoseconds) }
             }
-            returnWindow(data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0), of: stream, on: connection,
-                         ended: data.endStream)
+            if !data.endStream { returnStreamWindow(data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0), of: stream, on: connection) }
             if data.endStream { streamEnded(stream, on: connection, error: nil) }
         case .rstStream(let code):
             explain("reset", "\(plan.target.authority): the server reset an HTTP/2 stream (\(code))")
@@ -234,21 +236,30 @@ extension LoadRun {
         }
     }
 
-    /// Gives the server back the window a DATA frame used: the connection's always, the
-    /// stream's while it is still open.
-    private func returnWindow(_ size: Int, of stream: H2Stream, on connection: H2Connection, ended: Bool) {
+    /// Gives an open stream back the window its DATA used (flushed with the read).
+    private func returnStreamWindow(_ size: Int, of stream: H2Stream, on connection: H2Connection) {
         guard size > 0, let channel = connection.channel else { return }
-        connection.unreturned += size
-        if connection.unreturned >= LoadRun.h2WindowReturn {
-            channel.write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connection.unreturned)), promise: nil)
-            connection.unreturned = 0
-            channel.flush()
-        }
         stream.unreturned += size
-        if !ended, stream.unreturned >= LoadRun.h2WindowReturn {
+        if stream.unreturned >= LoadRun.h2WindowReturn {
             channel.write(HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: stream.unreturned)), promise: nil)
             stream.unreturned = 0
-            channel.flush()
+            markUnflushed(connection)
+        }
+    }
+
+    /// The connection's window, as NIOHTTP2 counts it: every DATA frame's, those of
+    /// streams already given up (a timeout's reset crossing the server's DATA) too, which
+    /// no stream of ours sees. Given back once half is used.
+    func connectionWindowChanged(to inbound: Int, on connection: H2Connection) {
+        guard inbound < LoadRun.h2WindowReturn, let channel = connection.channel, !connection.closing else { return }
+        channel.write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: LoadRun.h2Window - inbound)), promise: nil)
+        markUnflushed(connection)
+    }
+
+    private func markUnflushed(_ connection: H2Connection) {
+        if !connection.unflushed {
+            connection.unflushed = true
+            h2Unflushed.append(connection)
         }
     }
 
@@ -320,7 +331,9 @@ final class H2ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let closed = event as? StreamClosedEvent {
+        if let window = event as? NIOHTTP2WindowUpdatedEvent {
+            if window.streamID == .rootStream, let inbound = window.inboundWindowSize { run.connectionWindowChanged(to: inbound, on: connection) }
+        } else if let closed = event as? StreamClosedEvent {
             // A stream closed with a reason (refused by a GOAWAY, a stream error NIOHTTP2
             // found): its request is recorded now. A normal close was recorded already.
             if closed.reason != nil, let stream = connection.streams[closed.streamID] {
@@ -339,18 +352,22 @@ final class H2ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler 
         context.fireUserInboundEventTriggered(event)
     }
 
-    /// The connection's own failures (TLS, I/O). A stream's errors come as a
-    /// StreamClosedEvent with a reason (above).
+    /// The connection's own failures: TLS, I/O, or HTTP/2 (NIOHTTP2 has sent GOAWAY for
+    /// those and leaves closing to us). A stream's errors come as a StreamClosedEvent with
+    /// a reason (above).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let kind: String
         if ClientTLS.isTLSError(error) {
             kind = "tls"
         } else if error is IOError || error is ChannelError {
             kind = "reset"
-        } else {
+        } else if error is NIOHTTP2Errors.StreamError {
             return
+        } else {
+            kind = "protocol"
         }
-        run.explain(kind, kind == "tls" ? ClientTLS.describe(error) : "\(run.plan.target.authority): \(LoadRun.describe(error))")
+        run.explain(kind, kind == "tls" ? ClientTLS.describe(error)
+            : kind == "protocol" ? "\(run.plan.target.authority): HTTP/2: \(error)" : "\(run.plan.target.authority): \(LoadRun.describe(error))")
         run.failHTTP2(connection, kind: kind)
         run.finishIfDone()
     }

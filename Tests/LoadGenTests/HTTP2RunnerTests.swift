@@ -16,6 +16,10 @@ final class H2TestServer: Sendable {
         case goAwayAfter(Int)
         /// RST_STREAM (internal error) for the stream with this ordinal (1-based), per connection.
         case reset(Int)
+        /// For the first `streams` streams: the head at once, then, after `delayMs` without
+        /// reading (so a client's RST_STREAM is not seen yet), `bytes` of body. The body
+        /// crosses the reset on the wire, as a timed-out request's does.
+        case bodyAfterReset(streams: Int, bytes: Int, delayMs: Int64)
     }
 
     let channel: any Channel
@@ -46,6 +50,21 @@ final class H2TestServer: Sendable {
             case .reset(let n) where streams == n:
                 context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: frame.streamID, payload: .rstStream(.internalError))), promise: nil)
                 return
+            case .bodyAfterReset(let n, let bytes, let delayMs) where streams <= n:
+                let head = HPACKHeaders([(":status", "200"), ("content-length", String(bytes))])
+                context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: frame.streamID, payload: .headers(.init(headers: head)))), promise: nil)
+                context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+                let bound = NIOLoopBound((context, self), eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(in: .milliseconds(delayMs)) {
+                    let (context, handler) = bound.value
+                    let body = ByteBuffer(repeating: UInt8(ascii: "x"), count: bytes)
+                    context.writeAndFlush(handler.wrapOutboundOut(HTTP2Frame(streamID: frame.streamID,
+                                                                             payload: .data(.init(data: .byteBuffer(body), endStream: true)))),
+                                          promise: nil)
+                    context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
+                    context.read()
+                }
+                return
             default:
                 break
             }
@@ -62,11 +81,11 @@ final class H2TestServer: Sendable {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     static let serverGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
-    static func run(port: Int, requests: Int) async throws -> ([Record], LoadSummary) {
+    static func run(port: Int, requests: Int, qps: Double = 100, timeout: Double = 5) async throws -> ([Record], LoadSummary) {
         let target = try Target(url: "http://127.0.0.1:\(port)", path: "/infer", method: "GET", headers: [], body: [])
         // 100/s: each request is answered long before the next is due.
-        var plan = LoadPlan(target: target, schedule: ArrivalSchedule(profile: .constant(qps: 100, seconds: nil), limit: requests),
-                            connections: 8, maxInFlight: 100, timeout: 5)
+        var plan = LoadPlan(target: target, schedule: ArrivalSchedule(profile: .constant(qps: qps, seconds: nil), limit: requests),
+                            connections: 8, maxInFlight: 100, timeout: timeout)
         plan.http2 = true
         let records = NIOLockedValueBox<[Record]>([])
         let runner = LoadRunner(plan: plan, loop: group.next()) { record in
@@ -96,6 +115,19 @@ final class H2TestServer: Sendable {
         let (records, summary) = try await Self.run(port: server.port, requests: 5)
         #expect(records.map(\.error) == [nil, "reset", nil, nil, nil], "\(records)")
         #expect(records.filter { $0.status == 200 }.count == 4)
+        #expect(summary.connectionsOpened == 1)
+    }
+
+    /// Bodies that arrive for streams infer-load already gave up on (timed out, reset)
+    /// still use the connection's flow-control window; it is given back all the same.
+    /// Three 40 KB bodies cross their resets: without that, the connection's 64 KiB
+    /// window is gone and the fourth request, answered at once, times out too.
+    @Test func windowsUsedByAbandonedStreamsAreGivenBack() async throws {
+        let server = try await H2TestServer(.bodyAfterReset(streams: 3, bytes: 40_000, delayMs: 400), group: Self.serverGroup)
+        defer { Task { await server.close() } }
+        let (records, summary) = try await Self.run(port: server.port, requests: 4, qps: 2, timeout: 0.2)
+        #expect(records.map(\.error) == ["timeout", "timeout", "timeout", nil], "\(records)")
+        #expect(records.last?.status == 200 && records.last?.bytes == 5)
         #expect(summary.connectionsOpened == 1)
     }
 }
