@@ -6,7 +6,8 @@
 # bench/tls.sh (infer-load against hey over https, HTTP/1.1 and h2, at 2,000 and 10,000/s).
 #
 # Usage: bench/load.sh        (env: DUR=10 seconds per run, LONG=60 for the RSS run,
-#                              RATES="30 2000 10000", PEERS=../shared/peers, BIN=.build/release)
+#                              RATES="30 2000 10000", TLS_RATES="2000 10000", PEERS=../shared/peers,
+#                              BIN=.build/release)
 # Needs: hey nginx curl python3 /usr/bin/time, a release build (swift build -c release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -118,7 +119,7 @@ stall_run keeps-up 0
 stall_run sleeps-5s 5
 
 step "over TLS and HTTP/2 (bench/tls.sh's generator rows): infer-load against hey, https to infer-serve /healthz"
-PARTS=generator DUR=$DUR BIN=$BIN OUT=$OUT/tls bench/tls.sh
+PARTS=generator RATES="${TLS_RATES:-2000 10000}" DUR=$DUR BIN=$BIN OUT=$OUT/tls bench/tls.sh
 
 step "memory over a long run: infer-load at 10000 qps for $LONG s vs $DUR s"
 DUR_SAVED=$DUR; DUR=$LONG

@@ -74,8 +74,8 @@ printf '%-9s %-6s %-24s %8s %8s %14s %8s\n' rate proto generator sent% ok% cpu_u
 # infer-load may open at most --connections. Over TLS a new connection costs a handshake
 # (about 0.5 ms of CPU here), so an uncapped pool turns a stall of a few ms into a storm
 # of handshakes (see README, "https, and which pods get the traffic").
-workers=50
 for rate in $RATES; do
+  workers=$((rate < 50 ? rate : 50))  # hey starts every worker at once: no more workers than req/s
   for proto in h1 h2; do
     h2flag=() heyh2=()
     [ "$proto" = h2 ] && h2flag=(--http2) heyh2=(-h2)
@@ -97,7 +97,7 @@ PY
         "$(python3 -c "print(round($ok / $target * 100, 1))")" "$(python3 -c "print(round($(cpu_of "$OUT/il.time") * 1e6 / max($sent, 1), 1))")" "$p50"
     done
     # hey: -q is per worker; the workers share the rate.
-    /usr/bin/time -f '%U %S' -o "$OUT/hey.time" hey -z "${DUR}s" -c $workers -q $((rate / workers)) "${heyh2[@]}" "$URL" >"$OUT/hey-$proto-$rate.txt" 2>&1 || true
+    /usr/bin/time -f '%U %S' -o "$OUT/hey.time" hey -z "${DUR}s" -c $workers -q "$(awk -v r="$rate" -v c=$workers 'BEGIN{printf "%g", r/c}')" "${heyh2[@]}" "$URL" >"$OUT/hey-$proto-$rate.txt" 2>&1 || true
     n=$(awk '/\[200\]/{print $2}' "$OUT/hey-$proto-$rate.txt" | head -1)
     n=${n:-0}
     p50=$(awk '/50% in/{print $3 * 1000}' "$OUT/hey-$proto-$rate.txt")
