@@ -52,7 +52,7 @@ struct InferLoad: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seed for poisson arrivals: the same seed, the same schedule.", valueName: "n")) var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Most connections to open.", valueName: "n")) var connections = 256
     @Option(name: .customLong("max-inflight"), help: ArgumentHelp("Most requests awaiting a response; more are recorded as overload.", valueName: "n")) var maxInflight = 1024
-    @Option(help: ArgumentHelp("Scheduling granularity, 0 to 100ms: a wake-up sends every request due by then. Longer: fewer wake-ups, less CPU at high rates, and up to this much lag, which latency counts (default 0.5ms).",
+    @Option(help: ArgumentHelp("Scheduling granularity, 0 to 100ms: a wake-up sends every request due by then. Longer: fewer wake-ups, less CPU at high rates, and up to this much lag, which latency counts.",
                                valueName: "duration")) var tick = "0.5ms"
     @Option(help: "Seconds before a request (or its connect) is recorded as a timeout.") var timeout: Double = 10
     @Option(help: "Seconds in-flight requests may take to finish after SIGINT/SIGTERM.") var grace: Double = 5
