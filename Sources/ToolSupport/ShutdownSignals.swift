@@ -71,7 +71,24 @@ public final class ShutdownSignals: Sendable {
         // The sources register on Dispatch's side: one round trip through their queue
         // before saying the trap is set.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in queue.async { done.resume() } }
+        // libdispatch installs its handler (which passes the signal on to its signalfd)
+        // from its manager thread, later still: until then a SIGINT takes the default
+        // action and the process dies without its report (a test saw it, on a busy
+        // machine). Wait for the handlers, up to 2 s.
+        for _ in 0..<2000 where !handlersInstalled([SIGINT, SIGTERM]) {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
         return signals
+    }
+
+    /// Whether each signal has a handler: neither the default action nor ignored.
+    static func handlersInstalled(_ numbers: [Int32]) -> Bool {
+        numbers.allSatisfy { number in
+            var action = sigaction()
+            guard sigaction(number, nil, &action) == 0 else { return true }
+            let handler = unsafeBitCast(action.__sigaction_handler.sa_handler, to: Int.self)
+            return handler != 0 && handler != 1  // SIG_DFL, SIG_IGN
+        }
     }
 
     /// Signals received so far.
