@@ -74,7 +74,8 @@ extension RecordDecoder {
             podBytes = Array(s.utf8)
         default: return Malformed("\"pod\" must be a string or null")
         }
-        for (key, slot) in [("ttft_ms", \RecordDecoder.ttftMs), ("itl_ms", \RecordDecoder.itlMs), ("itl_max_ms", \RecordDecoder.itlMaxMs)] {
+        for (key, slot) in [("ttft_ms", \RecordDecoder.ttftMs), ("itl_ms", \RecordDecoder.itlMs), ("itl_max_ms", \RecordDecoder.itlMaxMs),
+                            ("connect_ms", \RecordDecoder.connectMs)] {
             switch object[key] {
             case .missing, .null: self[keyPath: slot] = nil
             case .integer(let i): self[keyPath: slot] = Double(i)

@@ -30,6 +30,8 @@ public struct RecordDecoder {
     public internal(set) var itlMaxMs: Double?
     public internal(set) var tokensIn: Int?
     public internal(set) var tokensOut: Int?
+    /// A connection's first request: its connect time, TLS handshake included.
+    public internal(set) var connectMs: Double?
     /// Whether the line had any of them.
     public var hasTokens: Bool { ttftMs != nil || itlMs != nil || itlMaxMs != nil || tokensIn != nil || tokensOut != nil }
 
@@ -79,6 +81,7 @@ public struct RecordDecoder {
         itlMaxMs = nil
         tokensIn = nil
         tokensOut = nil
+        connectMs = nil
     }
 
     func check(_ seen: Seen) -> Malformed? {
@@ -93,6 +96,7 @@ public struct RecordDecoder {
         if let serviceMs, !(serviceMs >= 0 && serviceMs < 1e12) { return Malformed("\"service_ms\" must be a number ≥ 0") }
         if bytes < 0 { return Malformed("\"bytes\" must be ≥ 0") }
         if status < 0 || status > 999 { return Malformed("\"status\" must be from 0 to 999") }
+        if let connectMs, !(connectMs >= 0 && connectMs < 1e12) { return Malformed("\"connect_ms\" must be a number ≥ 0") }
         return hasTokens ? checkTokens() : nil
     }
 
@@ -109,7 +113,7 @@ public struct RecordDecoder {
 
     // MARK: - Fast path
 
-    enum Key { case ts, latency, service, status, bytes, error, pod, type, ttft, itl, itlMax, tokensIn, tokensOut, other }
+    enum Key { case ts, latency, service, status, bytes, error, pod, type, ttft, itl, itlMax, tokensIn, tokensOut, connect, other }
 
     private static func key(_ p: UnsafePointer<UInt8>, _ n: Int) -> Key {
         @inline(__always) func eq(_ s: StaticString) -> Bool {
@@ -126,6 +130,7 @@ public struct RecordDecoder {
         case 10:
             if eq("latency_ms") { return .latency }
             if eq("service_ms") { return .service }
+            if eq("connect_ms") { return .connect }
             return eq("itl_max_ms") ? .itlMax : (eq("tokens_out") ? .tokensOut : .other)
         default: return .other
         }
@@ -239,6 +244,12 @@ public struct RecordDecoder {
             switch value {
             case .number(let v, _): serviceMs = v
             case .null: serviceMs = nil
+            default: return false
+            }
+        case .connect:
+            switch value {
+            case .number(let v, _): connectMs = v
+            case .null: connectMs = nil
             default: return false
             }
         case .status:

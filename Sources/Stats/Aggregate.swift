@@ -21,6 +21,8 @@ public struct Aggregate: Sendable {
     /// Completions' tokens, once a record carries them; per pod too, in a total.
     public private(set) var tokens: TokenStats?
     public private(set) var podTokens: [TokenStats?] = []
+    /// Connect times (infer-load's `connect_ms`, on each connection's first request), once a record carries one.
+    public private(set) var connect: LatencyStats?
     private let digits: Int
     private let tokensPerPod: Bool
 
@@ -89,6 +91,12 @@ public struct Aggregate: Sendable {
             podCounts[podID] += 1
             if ok { podSuccesses[podID] += 1 }
         }
+    }
+
+    /// Adds a connection's connect time (after `add` of its record).
+    public mutating func addConnect(_ ms: Double) {
+        if connect == nil { connect = LatencyStats(significantDigits: digits) }
+        connect!.record(ms)
     }
 
     /// Adds a completion's token figures (after `add` of its record).

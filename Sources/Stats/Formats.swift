@@ -152,6 +152,10 @@ public struct ReportFormatter: Sendable {
         if !r.errors.isEmpty { out += row("Errors", r.errors.map { "\($0.kind): \($0.count)" }.joined(separator: "  ")) }
         var distributions = [("Latency ms", r.latency), ("Service ms", r.service)]
         if let t = r.tokens { distributions += [("TTFT ms", t.ttft), ("ITL ms", t.itl)] }
+        if let c = r.connect {
+            out += row("Connects", "\(c.count) connections opened (connect_ms, the TLS handshake included)")
+            distributions.append(("Connect ms", c))
+        }
         for (title, d) in distributions where d.count > 0 {
             out += row(title, "min \(ms3(d.min))  mean \(ms3(d.mean))  stdev \(ms3(d.stdev))  max \(ms3(d.max))")
             out += row("", d.percentiles.map { "\(Report.label($0.p)) \(ms3($0.ms))" }.joined(separator: "  "))
@@ -211,6 +215,7 @@ public struct ReportFormatter: Sendable {
         out += "|---|" + String(repeating: "---:|", count: percentiles.count + 4) + "\n"
         var distributions = [("latency", r.latency), ("service", r.service)]
         if let t = r.tokens { distributions += [("TTFT", t.ttft), ("ITL", t.itl)] }
+        if let c = r.connect { distributions.append(("connect (\(c.count))", c)) }
         for (title, d) in distributions {
             out += "| \(title) | \(ms3(d.min)) | \(ms3(d.mean)) | \(ms3(d.stdev)) | " + d.percentiles.map { ms3($0.ms) }.joined(separator: " | ") + " | \(ms3(d.max)) |\n"
         }
@@ -258,6 +263,7 @@ public struct ReportFormatter: Sendable {
         o.set("service_ms", object: json(r.service))
         o.set("bytes", .integer(r.bytes))
         if let t = r.tokens { setTokens(o, t) }
+        if let c = r.connect { o.set("connect_ms", object: json(c)) }
         if let b = r.podBalance {
             let balance = JSONObject()
             balance.set("largest_vs_even", .real(round3(b.largest)))

@@ -47,6 +47,8 @@ public struct Report: Sendable {
     public let tokens: TokenReport?
     /// How evenly the pods shared the requests, with two or more pods.
     public let podBalance: PodBalance?
+    /// Connections' connect times (each connection's first record), when records carry them.
+    public let connect: Distribution?
 
     /// The pods' shares against an even split: the largest and the smallest share as a
     /// multiple of 1/pods, and the coefficient of variation of their request counts. A
@@ -114,6 +116,7 @@ public struct Report: Sendable {
                        tokens: podTokens.map { TokenReport($0, seconds: seconds, percentiles: tokenPercentiles) })
         }.sorted { $0.requests != $1.requests ? $0.requests > $1.requests : $0.name < $1.name }
         podBalance = PodBalance(pods.map(\.requests))
+        connect = aggregate.connect.map { Report.distribution($0, percentiles) }
     }
 
     static func distribution(_ stats: LatencyStats, _ percentiles: [Double]) -> Distribution {

@@ -69,6 +69,7 @@ public struct StatsEngine: Sendable {
         let podID = decoder.hasPod ? pods.id(decoder.podBytes) : nil
         total.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
                   bytes: decoder.bytes, errorID: errorID, podID: podID)
+        if let connectMs = decoder.connectMs { total.addConnect(connectMs) }
         let tokens = decoder.hasTokens
         if tokens {
             total.addTokens(ttftMs: decoder.ttftMs, itlMs: decoder.itlMs, tokensIn: decoder.tokensIn, tokensOut: decoder.tokensOut, podID: podID)

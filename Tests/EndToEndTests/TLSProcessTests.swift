@@ -67,6 +67,10 @@ import Testing
         #expect(each.stderr.contains("OK=12") && each.stderr.contains("connections=12"), "\(each.stderr)")
         let four = try Tools.run("infer-load", ["--host", url, "--requests", "12", "--qps", "40", "--reuse", "4"])
         #expect(four.stderr.contains("OK=12") && four.stderr.contains("connections=3"), "\(four.stderr)")
+        // infer-stats counts them from the records: three connections, their connect times.
+        let stats = try Tools.run("infer-stats", ["--format", "json"], stdin: Data(four.stdout.utf8))
+        let total = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any], "\(stats.stdout)")
+        #expect((total["connect_ms"] as? [String: Any])?["count"] as? Int == 3, "\(total)")
         let kept = try Tools.run("infer-load", ["--host", url, "--requests", "12", "--qps", "40"])
         #expect(kept.stderr.contains("OK=12") && kept.stderr.contains("connections=1"), "\(kept.stderr)")
         let bad = try Tools.run("infer-load", ["--host", url, "--reuse", "0"])

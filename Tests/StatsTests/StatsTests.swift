@@ -65,6 +65,21 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
         }
     }
 
+    /// connect_ms (a connection's first request), on the fast path and through jansson.
+    @Test func connectTimeOnBothPaths() {
+        let fast = #"{"ts":10,"seq":1,"latency_ms":80,"service_ms":79,"status":200,"bytes":9,"error":null,"pod":"p","connect_ms":3.25}"#
+        let (d, problem) = decode(fast)
+        #expect(problem == nil && d.slowPathLines == 0 && d.connectMs == 3.25)
+        let (j, jProblem) = decode(fast.replacingOccurrences(of: #""pod":"p""#, with: #""pod":"pé""#))
+        #expect(jProblem == nil && j.slowPathLines == 1 && j.connectMs == 3.25)
+        let (after, _) = decode(#"{"ts":10,"latency_ms":1,"status":200,"error":null}"#)
+        #expect(after.connectMs == nil)
+        for bad in [#""connect_ms":-1"#, #""connect_ms":"slow""#] {
+            let (_, verdict) = decode(#"{"ts":10,"latency_ms":1,"status":200,"error":null,\#(bad)}"#)
+            #expect(verdict != nil, "\(bad) accepted")
+        }
+    }
+
     @Test func otherShapesGoThroughJanssonAndAgree() {
         // Spaces, reordered keys, unknown nested keys, escapes and exponents.
         let (d, problem) = decode(#" { "pod" : "p\u00e9" , "extra": {"a": [1, 2]}, "status": 200, "error": null, "latency_ms": 1.5e1, "ts": 10 } "#)
@@ -290,6 +305,33 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
         let row = f.windowRow(e.report(emitted[0]))
         #expect(f.windowHeader().contains("ttft50") && row.contains(" 25.0"), "\(row)")
         #expect(e.series.contains { Self.near($0.ttftP50, 25, 0.01) })
+    }
+}
+
+/// Connect times: each connection's first record carries one; the total reports how
+/// many connections were opened and how long connecting took, in every format.
+@Suite struct ConnectStatsTests {
+    @Test func connectTimesOfKnownValues() throws {
+        // 40 records, every fourth a connection's first: connects of 1, 2, …, 10 ms.
+        let lines = (0..<40).map { i in
+            let record = Record(ts: 1000 + Double(i) / 10, seq: i, latencyMs: 5, serviceMs: 4, status: 200, bytes: 10, error: nil, pod: "a",
+                                connectMs: i % 4 == 0 ? Double(i / 4 + 1) : nil)
+            return String(decoding: RecordEncoder.line(record).dropLast(), as: UTF8.self)
+        }
+        let report = engine(lines, percentiles: [50, 90]).totalReport()
+        let connect = try #require(report.connect)
+        #expect(connect.count == 10 && connect.min == 1 && connect.max == 10)
+        #expect(zip(connect.percentiles.map(\.ms), [5.0, 9]).allSatisfy { abs($0 - $1) < 0.01 }, "\(connect)")
+        let text = ReportFormatter(format: .text, percentiles: [50, 90]).total(report, Extras(), windowsShown: false)
+        #expect(text.contains("10 connections opened") && text.contains("Connect ms"), "\(text)")
+        let json = ReportFormatter(format: .json, percentiles: [50, 90]).total(report, Extras(), windowsShown: false)
+        #expect(json.contains(#""connect_ms":{"count":10,"#), "\(json)")
+        let markdown = ReportFormatter(format: .markdown, percentiles: [50, 90]).total(report, Extras(), windowsShown: false)
+        #expect(markdown.contains("| connect (10) |"), "\(markdown)")
+        // Records without it: none of it.
+        let plain = engine((0..<10).map { line(ts: 1000 + Double($0), latency: 5) }).totalReport()
+        #expect(plain.connect == nil)
+        #expect(!ReportFormatter(format: .json, percentiles: [50]).total(plain, Extras(), windowsShown: false).contains("connect_ms"))
     }
 }
 
