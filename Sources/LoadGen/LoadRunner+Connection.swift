@@ -73,16 +73,11 @@ extension LoadRun {
             connection.channel = channel
             apply(connection.machine.connected(at: NIODeadline.now().uptimeNanoseconds), on: connection)
             // A warm connection is idle now, for the first requests (before it may start the clock).
-            if connection.machine.isIdle, !idle.contains(where: { $0 === connection }) { release(connection) }
+            if connection.machine.isIdle { release(connection) }
             // Over TLS the handshake is still to come; ResponseHandler times it.
             if plainTCP { connectionReady(connection) }
         case .failure(let error):
-            let kind = LoadRun.connectErrorKind(error)
-            if connection.machine.request != nil {
-                explain(kind, kind == "timeout"
-                    ? "connect to \(plan.target.authority): no connection within \(plan.timeout) s (--timeout)"
-                    : "connect to \(plan.target.authority): \(LoadRun.describe(error))")
-            }
+            let kind = connectFailureKind(error, explaining: connection.machine.request != nil)
             remove(connection)
             apply(connection.machine.connectFailed(kind: kind), on: connection)
         }

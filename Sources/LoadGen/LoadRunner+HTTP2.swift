@@ -117,11 +117,7 @@ extension LoadRun {
                 if run.plainTCP { run.connectionReady(connection) }
                 // The requests waiting go once the connection is active (`becameActive`).
             case .failure(let error):
-                let kind = LoadRun.connectErrorKind(error)
-                run.explain(kind, kind == "timeout"
-                    ? "connect to \(run.plan.target.authority): no connection within \(run.plan.timeout) s (--timeout)"
-                    : "connect to \(run.plan.target.authority): \(LoadRun.describe(error))")
-                run.failHTTP2(connection, kind: kind)
+                run.failHTTP2(connection, kind: run.connectFailureKind(error, explaining: true))
             }
             run.finishIfDone()
         }
@@ -129,9 +125,8 @@ extension LoadRun {
 
     /// The connection is active and NIOHTTP2 has written its preface (HEADERS before it
     /// are a protocol error): the requests that waited are sent.
-    func becameActive(_ connection: H2Connection, channel: any Channel) {
+    func becameActive(_ connection: H2Connection) {
         guard !connection.closing else { return }
-        connection.channel = channel
         connection.ready = true
         let waiting = connection.waiting
         connection.waiting = []
@@ -226,8 +221,11 @@ extension LoadRun {
                 stream.bytes += buffer.readableBytes
                 if timesTokens { stream.tokens.feed(buffer, at: NIODeadline.now().uptimeNanoseconds) }
             }
-            if !data.endStream { returnStreamWindow(data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0), of: stream, on: connection) }
-            if data.endStream { streamEnded(stream, on: connection, error: nil) }
+            if data.endStream {
+                streamEnded(stream, on: connection, error: nil)
+            } else {
+                returnStreamWindow(data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0), of: stream, on: connection)
+            }
         case .rstStream(let code):
             explain("reset", "\(plan.target.authority): the server reset an HTTP/2 stream (\(code))")
             streamEnded(stream, on: connection, error: "reset")
@@ -321,7 +319,7 @@ final class H2ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
-        run.becameActive(connection, channel: context.channel)
+        run.becameActive(connection)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

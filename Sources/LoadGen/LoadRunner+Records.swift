@@ -28,6 +28,18 @@ extension LoadRun {
         }
     }
 
+    /// A failed connect's error kind (HTTP/1.1 and HTTP/2 alike), its cause said once
+    /// when `explaining`.
+    func connectFailureKind(_ error: any Error, explaining: Bool) -> String {
+        let kind = LoadRun.connectErrorKind(error)
+        if explaining {
+            explain(kind, kind == "timeout"
+                ? "connect to \(plan.target.authority): no connection within \(plan.timeout) s (--timeout)"
+                : "connect to \(plan.target.authority): \(LoadRun.describe(error))")
+        }
+        return kind
+    }
+
     static func connectErrorKind(_ error: any Error) -> String {
         if let channelError = error as? ChannelError, case .connectTimeout = channelError { return "timeout" }
         if let multi = error as? NIOConnectionError, multi.connectionErrors.contains(where: {
