@@ -4,7 +4,9 @@
 # seed 42, converted to the record format of infer-records(5)); then memory for 10,000,000
 # lines, and what --interval adds.
 #
-# Usage: bench/stats.sh     (env: PEERS=../shared/peers, BIN=.build/release, RUNS=3)
+# Usage: bench/stats.sh     (env: PEERS=../shared/peers, BIN=.build/release, RUNS=3;
+#        BASELINE=DIR adds DIR/infer-stats, e.g. a release build of main before a change, to
+#        the same runs: a before-and-after in one run)
 # Needs: python3 jq hyperfine /usr/bin/time, a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,8 +56,13 @@ fi
 
 echo "== $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) ==" | tee "$OUT/stats-summary.txt"
 step "1M lines: infer-stats vs agg.py vs jq (hyperfine, $RUNS runs)"
+baseline=()
+if [ -n "${BASELINE:-}" ]; then
+  [ -x "$BASELINE/infer-stats" ] || die "no $BASELINE/infer-stats (BASELINE)"
+  baseline=("$BASELINE/infer-stats $OUT/records.jsonl")
+fi
 hyperfine -N --runs "$RUNS" --export-markdown "$OUT/stats-hyperfine.md" \
-  "$BIN/infer-stats $OUT/records.jsonl" \
+  "$BIN/infer-stats $OUT/records.jsonl" "${baseline[@]}" \
   "python3 $PEERS/bench/agg.py $OUT/lines.jsonl" \
   "jq -c -n -f $PEERS/bench/stream.jq $OUT/lines.jsonl" | tee -a "$OUT/stats-summary.txt"
 
@@ -68,6 +75,10 @@ rss() { # NAME CMD...: max RSS and CPU of one run
 step "memory and CPU: 1M and 10M lines"
 rss infer-stats-1M "$BIN/infer-stats" "$OUT/records.jsonl"
 rss infer-stats-10M "$BIN/infer-stats" "$OUT/records-10m.jsonl"
+if [ -n "${BASELINE:-}" ]; then
+  rss baseline-infer-stats-1M "$BASELINE/infer-stats" "$OUT/records.jsonl"
+  rss baseline-infer-stats-10M "$BASELINE/infer-stats" "$OUT/records-10m.jsonl"
+fi
 rss agg.py-1M python3 "$PEERS/bench/agg.py" "$OUT/lines.jsonl"
 rss jq-stream-1M jq -c -n -f "$PEERS/bench/stream.jq" "$OUT/lines.jsonl"
 

@@ -17,7 +17,7 @@ extension HPASimCommand {
         var times: [Double] = []
         try eachLine(path) { line in
             var decoder = RecordDecoder()
-            if decoder.decode(line) == nil { times.append(decoder.ts) }
+            if decoder.decode(line) == nil { times.append(decoder.value(.ts)) }
         }
         guard let first = times.min() else {
             writeStderr("hpa-sim: \(path): no request records\n")
@@ -34,7 +34,9 @@ extension HPASimCommand {
         var out: [(ts: Double, desired: Int)] = []
         var rescales = Set<Double>()
         try eachLine(path) { line in
-            guard let o = try? JSONObject(parsing: line), let ts = o["ts"].number, case .integer(let d) = o["desired_replicas"] else { return }
+            guard let o = try? JSONObject(parsing: line), let ts = o["ts"].number,
+                case .integer(let d) = o["desired_replicas"]
+            else { return }
             out.append((ts, d))
             switch o["last_scale_time"] {
             case .string(let text): if let t = KubeValues.time(text) { rescales.insert(t) }

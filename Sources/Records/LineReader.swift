@@ -91,8 +91,10 @@ public final class LineReader {
     /// Waits until `fd` or `wakeFD` is readable; true (with one wake byte consumed)
     /// when it was `wakeFD`.
     static func woken(fd: Int32, wakeFD: Int32) -> Bool {
-        var fds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+        ]
         while poll(&fds, 2, -1) < 0 && errno == EINTR {}
         guard fds[0].revents != 0 else { return false }
         var byte: UInt8 = 0

@@ -32,7 +32,10 @@ public struct Record: Equatable, Sendable {
         public var tokensIn: Int?
         public var tokensOut: Int?
 
-        public init(ttftMs: Double? = nil, itlMs: Double? = nil, itlMaxMs: Double? = nil, tokensIn: Int? = nil, tokensOut: Int? = nil) {
+        public init(
+            ttftMs: Double? = nil, itlMs: Double? = nil, itlMaxMs: Double? = nil, tokensIn: Int? = nil,
+            tokensOut: Int? = nil
+        ) {
             self.ttftMs = ttftMs
             self.itlMs = itlMs
             self.itlMaxMs = itlMaxMs
@@ -41,8 +44,11 @@ public struct Record: Equatable, Sendable {
         }
     }
 
-    public init(ts: Double, seq: Int, latencyMs: Double, serviceMs: Double, status: Int, bytes: Int, error: String?, pod: String?,
-                tokens: Tokens? = nil, connectMs: Double? = nil) {
+    public init(
+        ts: Double, seq: Int, latencyMs: Double, serviceMs: Double, status: Int, bytes: Int, error: String?,
+        pod: String?,
+        tokens: Tokens? = nil, connectMs: Double? = nil
+    ) {
         self.ts = ts
         self.seq = seq
         self.latencyMs = latencyMs

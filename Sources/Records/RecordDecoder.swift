@@ -12,28 +12,20 @@ import JSON
 /// decides. So the fast path only ever accepts valid JSON, and jansson has the last
 /// word on everything else, including the error message.
 public struct RecordDecoder {
-    // The fields of the last decoded line. Strings are kept as bytes in reused
-    // buffers so a line costs no allocation.
-    public internal(set) var ts = 0.0
-    public internal(set) var latencyMs = 0.0
-    /// nil when the line has no service_ms.
-    public internal(set) var serviceMs: Double?
-    public internal(set) var status = 0
-    public internal(set) var bytes = 0
-    public internal(set) var hasError = false
-    public internal(set) var errorBytes: [UInt8] = []
-    public internal(set) var hasPod = false
-    public internal(set) var podBytes: [UInt8] = []
-    /// A completion's token figures (Record.Tokens), each nil when the line lacks it.
-    public internal(set) var ttftMs: Double?
-    public internal(set) var itlMs: Double?
-    public internal(set) var itlMaxMs: Double?
-    public internal(set) var tokensIn: Int?
-    public internal(set) var tokensOut: Int?
-    /// A connection's first request: its connect time, TLS handshake included.
-    public internal(set) var connectMs: Double?
-    /// Whether the line had any of them.
-    public var hasTokens: Bool { ttftMs != nil || itlMs != nil || itlMaxMs != nil || tokensIn != nil || tokensOut != nil }
+    // The fields of the last decoded line, by `RecordField`'s raw value: numbers (integers
+    // too) in a fixed block, strings as bytes in reused buffers, so a line costs no allocation.
+    var numbers = NumberSlots()
+    var strings: [[UInt8]]
+    /// Keys seen in the line (null included), and fields with a value (not null).
+    var keysSeen = RecordFieldSet()
+    var valuesSet = RecordFieldSet()
+    /// A string `type` key: a scaling line, not a record.
+    var typed = false
+    let table = KeyTable.records
+    // The table's masks and ranges, copied: read per field without touching the table.
+    let required: RecordFieldSet, nullable: RecordFieldSet, numeric: RecordFieldSet
+    let integers: RecordFieldSet, stringFields: RecordFieldSet
+    let lower: NumberSlots, upper: NumberSlots
 
     /// For a line with a string `type` (not a record: kube-watch's, infer-records(5)) that
     /// went through jansson, its parsed object, so the caller need not parse it again.
@@ -43,8 +35,13 @@ public struct RecordDecoder {
     public internal(set) var slowPathLines = 0
 
     public init() {
-        errorBytes.reserveCapacity(32)
-        podBytes.reserveCapacity(64)
+        (required, nullable, numeric) = (table.required, table.nullable, table.numeric)
+        (integers, stringFields, lower, upper) = (table.integers, table.strings, table.lower, table.upper)
+        strings = RecordSchema.fields.map { spec in
+            var buffer: [UInt8] = []
+            if case .string = spec.kind { buffer.reserveCapacity(64) }
+            return buffer
+        }
     }
 
     /// Why a line is not a record: not JSON, or JSON without the keys and types a record has.
@@ -55,93 +52,114 @@ public struct RecordDecoder {
         public static let typedLine = Malformed("a line with a \"type\" key: not a request record")
     }
 
-    struct Seen {
-        var ts = false, latency = false, status = false, error = false, typed = false
+    // MARK: - The last line's fields
+
+    /// Whether the line gave `field` a value (not null).
+    @inline(__always)
+    public func has(_ field: RecordField) -> Bool { valuesSet.contains(RecordFieldSet(field)) }
+
+    /// Whether the line gave any of `fields` a value.
+    @inline(__always)
+    public func hasAny(of fields: RecordFieldSet) -> Bool { !valuesSet.isDisjoint(with: fields) }
+
+    /// A number or integer field; nil when absent or null.
+    @inline(__always)
+    public func number(_ field: RecordField) -> Double? { has(field) ? numbers[field.rawValue] : nil }
+
+    /// A required number (`ts`, `latency_ms`), or 0 when absent.
+    @inline(__always)
+    public func value(_ field: RecordField) -> Double { has(field) ? numbers[field.rawValue] : 0 }
+
+    /// An integer field; nil when absent or null.
+    @inline(__always)
+    public func integer(_ field: RecordField) -> Int? { has(field) ? Int(numbers[field.rawValue]) : nil }
+
+    /// A string field's bytes; nil when absent or null.
+    @inline(__always)
+    public func string(_ field: RecordField) -> [UInt8]? { has(field) ? strings[field.rawValue] : nil }
+
+    /// Every field the line had, null included (tests, and the fuzzer's comparison).
+    public func values() -> [RecordField: FieldValue] {
+        var out: [RecordField: FieldValue] = [:]
+        for field in RecordField.allCases where keysSeen.contains(RecordFieldSet(field)) {
+            guard has(field) else {
+                out[field] = .null
+                continue
+            }
+            switch field.spec.kind {
+            case .string: out[field] = .string(String(decoding: strings[field.rawValue], as: UTF8.self))
+            case .integer: out[field] = .integer(Int(numbers[field.rawValue]))
+            case .unixSeconds, .milliseconds: out[field] = .number(numbers[field.rawValue])
+            }
+        }
+        return out
     }
 
     /// Decodes one line (without its newline). On success the fields above hold it.
     public mutating func decode(_ line: UnsafeRawBufferPointer) -> Malformed? {
         reset()
-        var seen = Seen()
-        if scan(line, &seen) {
-            return check(seen)
+        if scan(line) {
+            return check()
         }
         slowPathLines += 1
         return decodeWithJansson(line)
     }
 
+    @inline(__always)
     mutating func reset() {
         if typedObject != nil { typedObject = nil }
-        serviceMs = nil
-        bytes = 0
-        hasPod = false
-        hasError = false
-        ttftMs = nil
-        itlMs = nil
-        itlMaxMs = nil
-        tokensIn = nil
-        tokensOut = nil
-        connectMs = nil
+        keysSeen = []
+        valuesSet = []
+        typed = false
     }
 
-    func check(_ seen: Seen) -> Malformed? {
-        if seen.typed { return .typedLine }
-        if !seen.ts { return Malformed("missing key \"ts\"") }
-        if !seen.latency { return Malformed("missing key \"latency_ms\"") }
-        if !seen.status { return Malformed("missing key \"status\"") }
-        if !seen.error { return Malformed("missing key \"error\"") }
-        // Unix seconds up to the year 5138: beyond is not a time, and would overflow window arithmetic.
-        if !(ts >= 0 && ts < 1e11) { return Malformed("\"ts\" must be a Unix time in seconds") }
-        if !(latencyMs >= 0 && latencyMs < 1e12) { return Malformed("\"latency_ms\" must be a number ≥ 0") }
-        if let serviceMs, !(serviceMs >= 0 && serviceMs < 1e12) { return Malformed("\"service_ms\" must be a number ≥ 0") }
-        if bytes < 0 { return Malformed("\"bytes\" must be ≥ 0") }
-        if status < 0 || status > 999 { return Malformed("\"status\" must be from 0 to 999") }
-        if let connectMs, !(connectMs >= 0 && connectMs < 1e12) { return Malformed("\"connect_ms\" must be a number ≥ 0") }
-        return hasTokens ? checkTokens() : nil
-    }
-
-    /// Only for the lines that carry them (a literal array here would cost every line an allocation).
-    func checkTokens() -> Malformed? {
-        for (key, ms) in [("ttft_ms", ttftMs), ("itl_ms", itlMs), ("itl_max_ms", itlMaxMs)] {
-            if let ms, !(ms >= 0 && ms < 1e12) { return Malformed("\"\(key)\" must be a number ≥ 0") }
+    /// The line's verdict once its fields are read: a scaling line, a required key
+    /// missing, or a value out of its kind's range (the first such field).
+    func check() -> Malformed? {
+        if typed { return .typedLine }
+        let missing = required.subtracting(keysSeen)
+        if !missing.isEmpty {
+            let field = RecordField(rawValue: missing.rawValue.trailingZeroBitCount)!
+            return Malformed("missing key \"\(field.spec.key)\"")
         }
-        for (key, n) in [("tokens_in", tokensIn), ("tokens_out", tokensOut)] {
-            if let n, n < 0 { return Malformed("\"\(key)\" must be an integer ≥ 0") }
+        var set = valuesSet.intersection(numeric).rawValue
+        while set != 0 {
+            let index = set.trailingZeroBitCount
+            set &= set - 1
+            let value = numbers[index]
+            if !(value >= lower[index] && value <= upper[index]) {
+                return Malformed(RecordDecoder.outOfRange(RecordSchema.fields[index]))
+            }
         }
         return nil
     }
 
-    // MARK: - Fast path
-
-    enum Key { case ts, latency, service, status, bytes, error, pod, type, ttft, itl, itlMax, tokensIn, tokensOut, connect, other }
-
-    private static func key(_ p: UnsafePointer<UInt8>, _ n: Int) -> Key {
-        @inline(__always) func eq(_ s: StaticString) -> Bool {
-            s.utf8CodeUnitCount == n && memcmp(p, s.utf8Start, n) == 0
-        }
-        switch n {
-        case 2: return eq("ts") ? .ts : .other
-        case 3: return eq("pod") ? .pod : .other
-        case 4: return eq("type") ? .type : .other
-        case 5: return eq("bytes") ? .bytes : (eq("error") ? .error : .other)
-        case 6: return eq("status") ? .status : (eq("itl_ms") ? .itl : .other)
-        case 7: return eq("ttft_ms") ? .ttft : .other
-        case 9: return eq("tokens_in") ? .tokensIn : .other
-        case 10:
-            if eq("latency_ms") { return .latency }
-            if eq("service_ms") { return .service }
-            if eq("connect_ms") { return .connect }
-            return eq("itl_max_ms") ? .itlMax : (eq("tokens_out") ? .tokensOut : .other)
-        default: return .other
+    /// What a field's value must be, when it is out of its range.
+    static func outOfRange(_ spec: FieldSpec) -> String {
+        switch spec.kind {
+        case .unixSeconds: "\"\(spec.key)\" must be a Unix time in seconds"
+        case .milliseconds: "\"\(spec.key)\" must be a number ≥ 0"
+        case .integer(let range) where range.upperBound == RecordSchema.maxInteger:
+            "\"\(spec.key)\" must be an integer from \(range.lowerBound) to 2^53"
+        case .integer(let range): "\"\(spec.key)\" must be an integer from \(range.lowerBound) to \(range.upperBound)"
+        case .string: "\"\(spec.key)\" must be a string"
         }
     }
+
+    // MARK: - Fast path
 
     enum Scalar { case string(Int, Int), number(Double, isInteger: Bool), null, bool(Bool) }
 
     /// True when the line was fully understood (the fields are set); false sends it to jansson.
-    mutating func scan(_ line: UnsafeRawBufferPointer, _ seen: inout Seen) -> Bool {
-        Self.forEachField(line) { base, keyStart, keyLength, value in
-            assign(Self.key(base + keyStart, keyLength), value, base, &seen)
+    mutating func scan(_ line: UnsafeRawBufferPointer) -> Bool {
+        let table = self.table
+        return table.entries.withUnsafeBufferPointer { entries in
+            table.keyBytes.withUnsafeBufferPointer { keyBytes in
+                Self.forEachField(line) { base, keyStart, keyLength, value in
+                    let index = KeyTable.field(base + keyStart, keyLength, entries, keyBytes.baseAddress!)
+                    return assign(index, value, base)
+                }
+            }
         }
     }
 
@@ -149,8 +167,10 @@ public struct RecordDecoder {
     /// bounds and its value; true when the whole line was such an object and `field`
     /// took every field. Shared by records and scaling lines (`ScalingLine(flat:)`).
     @inline(__always)
-    static func forEachField(_ line: UnsafeRawBufferPointer,
-                             _ field: (_ base: UnsafePointer<UInt8>, _ keyStart: Int, _ keyLength: Int, Scalar) -> Bool) -> Bool {
+    static func forEachField(
+        _ line: UnsafeRawBufferPointer,
+        _ field: (_ base: UnsafePointer<UInt8>, _ keyStart: Int, _ keyLength: Int, Scalar) -> Bool
+    ) -> Bool {
         guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
         let end = line.count
         var i = 0
@@ -163,12 +183,16 @@ public struct RecordDecoder {
         skipSpace()
         if i < end, base[i] == UInt8(ascii: "}") { return false }  // {}: let jansson and check() say what is missing
         while true {
-            guard i < end, base[i] == UInt8(ascii: "\""), let (keyStart, keyEnd) = plainString(base, &i, end) else { return false }
+            guard i < end, base[i] == UInt8(ascii: "\""), let (keyStart, keyEnd) = plainString(base, &i, end) else {
+                return false
+            }
             skipSpace()
             guard i < end, base[i] == UInt8(ascii: ":") else { return false }
             i += 1
             skipSpace()
-            guard i < end, let value = scalar(base, &i, end), field(base, keyStart, keyEnd - keyStart, value) else { return false }
+            guard i < end, let value = scalar(base, &i, end), field(base, keyStart, keyEnd - keyStart, value) else {
+                return false
+            }
             skipSpace()
             guard i < end else { return false }
             if base[i] == UInt8(ascii: ",") {
@@ -208,16 +232,22 @@ public struct RecordDecoder {
             guard let (start, stop) = plainString(base, &i, end) else { return nil }
             return .string(start, stop)
         case UInt8(ascii: "n"):
-            guard i + 4 <= end, base[i + 1] == UInt8(ascii: "u"), base[i + 2] == UInt8(ascii: "l"), base[i + 3] == UInt8(ascii: "l") else { return nil }
+            guard i + 4 <= end, base[i + 1] == UInt8(ascii: "u"), base[i + 2] == UInt8(ascii: "l"),
+                base[i + 3] == UInt8(ascii: "l")
+            else { return nil }
             i += 4
             return .null
         case UInt8(ascii: "t"):
-            guard i + 4 <= end, base[i + 1] == UInt8(ascii: "r"), base[i + 2] == UInt8(ascii: "u"), base[i + 3] == UInt8(ascii: "e") else { return nil }
+            guard i + 4 <= end, base[i + 1] == UInt8(ascii: "r"), base[i + 2] == UInt8(ascii: "u"),
+                base[i + 3] == UInt8(ascii: "e")
+            else { return nil }
             i += 4
             return .bool(true)
         case UInt8(ascii: "f"):
-            guard i + 5 <= end, base[i + 1] == UInt8(ascii: "a"), base[i + 2] == UInt8(ascii: "l"), base[i + 3] == UInt8(ascii: "s"),
-                  base[i + 4] == UInt8(ascii: "e") else { return nil }
+            guard i + 5 <= end, base[i + 1] == UInt8(ascii: "a"), base[i + 2] == UInt8(ascii: "l"),
+                base[i + 3] == UInt8(ascii: "s"),
+                base[i + 4] == UInt8(ascii: "e")
+            else { return nil }
             i += 5
             return .bool(false)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
@@ -227,79 +257,34 @@ public struct RecordDecoder {
         }
     }
 
-    /// Keeps a known key's value; false when its type is not the record's (jansson decides).
-    /// Key first, then value: the order the records' keys come in, and the fastest code.
+    /// Keeps a known key's value; false when its type is not the field's (jansson decides).
     @inline(__always)
-    mutating func assign(_ key: Key, _ value: Scalar, _ base: UnsafePointer<UInt8>, _ seen: inout Seen) -> Bool {
-        switch key {
-        case .ts:
-            guard case .number(let v, _) = value else { return false }
-            ts = v
-            seen.ts = true
-        case .latency:
-            guard case .number(let v, _) = value else { return false }
-            latencyMs = v
-            seen.latency = true
-        case .service:
-            switch value {
-            case .number(let v, _): serviceMs = v
-            case .null: serviceMs = nil
-            default: return false
-            }
-        case .connect:
-            switch value {
-            case .number(let v, _): connectMs = v
-            case .null: connectMs = nil
-            default: return false
-            }
-        case .status:
-            guard case .number(let v, true) = value else { return false }
-            status = Int(v)
-            seen.status = true
-        case .bytes:
-            guard case .number(let v, true) = value else { return false }
-            bytes = Int(v)
-        case .error:
-            guard Self.keep(value, base, &hasError, &errorBytes) else { return false }
-            seen.error = true
-        case .pod:
-            guard Self.keep(value, base, &hasPod, &podBytes) else { return false }
-        case .ttft, .itl, .itlMax:
-            let ms: Double?
-            switch value {
-            case .number(let v, _): ms = v
-            case .null: ms = nil
-            default: return false
-            }
-            if key == .ttft { ttftMs = ms } else if key == .itl { itlMs = ms } else { itlMaxMs = ms }
-        case .tokensIn, .tokensOut:
-            let n: Int?
-            switch value {
-            case .number(let v, true): n = Int(v)
-            case .null: n = nil
-            default: return false
-            }
-            if key == .tokensIn { tokensIn = n } else { tokensOut = n }
-        case .type:
+    mutating func assign(_ index: Int, _ value: Scalar, _ base: UnsafePointer<UInt8>) -> Bool {
+        guard index >= 0 else {
             // A string type makes it a scaling line; a later "type" wins, as in jansson.
-            if case .string = value { seen.typed = true } else { seen.typed = false }
-        case .other:
-            break
+            if index == KeyTable.typeKey {
+                if case .string = value { typed = true } else { typed = false }
+            }
+            return true
         }
-        return true
-    }
-
-    /// A string-or-null field into its reused buffer; false for any other value.
-    @inline(__always)
-    static func keep(_ value: Scalar, _ base: UnsafePointer<UInt8>, _ has: inout Bool, _ bytes: inout [UInt8]) -> Bool {
+        let bit = RecordFieldSet(rawValue: 1 << UInt32(index))
         switch value {
-        case .null: has = false
-        case .string(let s, let e):
-            has = true
-            bytes.removeAll(keepingCapacity: true)
-            bytes.append(contentsOf: UnsafeBufferPointer(start: base + s, count: e - s))
-        default: return false
+        case .null:
+            guard nullable.contains(bit) else { return false }
+            valuesSet.subtract(bit)
+        case .number(let v, let isInteger):
+            guard numeric.contains(bit), isInteger || !integers.contains(bit) else { return false }
+            numbers[index] = v
+            valuesSet.formUnion(bit)
+        case .string(let start, let end):
+            guard stringFields.contains(bit) else { return false }
+            strings[index].removeAll(keepingCapacity: true)
+            strings[index].append(contentsOf: UnsafeBufferPointer(start: base + start, count: end - start))
+            valuesSet.formUnion(bit)
+        case .bool:
+            return false
         }
+        keysSeen.formUnion(bit)
         return true
     }
 

@@ -5,39 +5,34 @@ import JSON
 /// tree per line: at 10,000 records/s that tree would cost more than the request.
 /// Strings that need escaping (rare: pod names are DNS labels) go through jansson (JSONText).
 public enum RecordEncoder {
-    /// Appends `record` and a newline to `out`.
+    /// Appends `record` and a newline to `out`: each field of `RecordSchema` in order, as
+    /// its kind is written (times with µs precision, milliseconds with 3 decimals).
     public static func append(_ record: Record, to out: inout [UInt8]) {
-        out.append(contentsOf: #"{"ts":"#.utf8)
-        appendFixed(Int64((record.ts * 1e6).rounded()), decimals: 6, to: &out)
-        out.append(contentsOf: #","seq":"#.utf8)
-        appendInt(Int64(record.seq), to: &out)
-        out.append(contentsOf: #","latency_ms":"#.utf8)
-        appendFixed(Int64((record.latencyMs * 1e3).rounded()), decimals: 3, to: &out)
-        out.append(contentsOf: #","service_ms":"#.utf8)
-        appendFixed(Int64((record.serviceMs * 1e3).rounded()), decimals: 3, to: &out)
-        out.append(contentsOf: #","status":"#.utf8)
-        appendInt(Int64(record.status), to: &out)
-        out.append(contentsOf: #","bytes":"#.utf8)
-        appendInt(Int64(record.bytes), to: &out)
-        out.append(contentsOf: #","error":"#.utf8)
-        appendString(record.error, to: &out)
-        out.append(contentsOf: #","pod":"#.utf8)
-        appendString(record.pod, to: &out)
-        if let connectMs = record.connectMs {
-            out.append(contentsOf: #","connect_ms":"#.utf8)
-            appendFixed(Int64((connectMs * 1e3).rounded()), decimals: 3, to: &out)
-        }
-        if let tokens = record.tokens {
-            for (key, ms) in [(#","ttft_ms":"#, tokens.ttftMs), (#","itl_ms":"#, tokens.itlMs), (#","itl_max_ms":"#, tokens.itlMaxMs)] {
-                out.append(contentsOf: key.utf8)
-                if let ms { appendFixed(Int64((ms * 1e3).rounded()), decimals: 3, to: &out) } else { out.append(contentsOf: "null".utf8) }
-            }
-            for (key, n) in [(#","tokens_in":"#, tokens.tokensIn), (#","tokens_out":"#, tokens.tokensOut)] {
-                out.append(contentsOf: key.utf8)
-                if let n { appendInt(Int64(n), to: &out) } else { out.append(contentsOf: "null".utf8) }
-            }
+        var first = true
+        for spec in RecordSchema.fields {
+            guard let value = spec.read(record) else { continue }
+            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            first = false
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: spec.key.utf8)
+            out.append(contentsOf: "\":".utf8)
+            append(value, as: spec.kind, to: &out)
         }
         out.append(contentsOf: "}\n".utf8)
+    }
+
+    static func append(_ value: FieldValue, as kind: FieldSpec.Kind, to out: inout [UInt8]) {
+        switch value {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .string(let text): appendString(text, to: &out)
+        case .integer(let n): appendInt(Int64(n), to: &out)
+        case .number(let x):
+            if case .unixSeconds = kind {
+                appendFixed(Int64((x * 1e6).rounded()), decimals: 6, to: &out)
+            } else {
+                appendFixed(Int64((x * 1e3).rounded()), decimals: 3, to: &out)
+            }
+        }
     }
 
     public static func line(_ record: Record) -> [UInt8] {
@@ -49,9 +44,12 @@ public enum RecordEncoder {
     static func appendInt(_ value: Int64, to out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         var v = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var n = 0
         withUnsafeMutableBytes(of: &digits) { buf in
             repeat {

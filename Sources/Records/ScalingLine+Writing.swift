@@ -31,13 +31,17 @@ extension ScalingLine {
 
     /// The scale target's replica counts (the fields; kube-watch compares them before
     /// stamping a line).
-    public static func deploymentFields(name: String, specReplicas: Int, replicas: Int, updated: Int, ready: Int,
-                                        available: Int, terminating: Int) -> JSONObject {
+    public static func deploymentFields(
+        name: String, specReplicas: Int, replicas: Int, updated: Int, ready: Int,
+        available: Int, terminating: Int
+    ) -> JSONObject {
         let fields = JSONObject()
         fields.set("name", .string(name))
         fields.set("spec_replicas", .integer(specReplicas))
-        for (key, value) in [("replicas", replicas), ("updated", updated), ("ready", ready), ("available", available),
-                             ("terminating", terminating)] {
+        for (key, value) in [
+            ("replicas", replicas), ("updated", updated), ("ready", ready), ("available", available),
+            ("terminating", terminating),
+        ] {
             fields.set(key, .integer(value))
         }
         return fields
@@ -74,8 +78,10 @@ extension ScalingLine {
     }
 
     /// An Event about the HPA (`SuccessfulRescale` with its `new_size`).
-    public static func hpaEvent(name: String, reason: String, eventType: String, message: String, newSize: Int?,
-                                ts: Double) -> JSONObject {
+    public static func hpaEvent(
+        name: String, reason: String, eventType: String, message: String, newSize: Int?,
+        ts: Double
+    ) -> JSONObject {
         let line = object("hpa_event", ts: ts)
         line.set("name", .string(name))
         line.set("reason", .string(reason))
@@ -87,8 +93,10 @@ extension ScalingLine {
 
     /// A pod's CPU (and memory) sample from the metrics API, taken at `sampleTs` over
     /// `windowSeconds`.
-    public static func podMetrics(pod: String, sampleTs: Double, windowSeconds: Double?, cpuMillicores: Double,
-                                  memoryBytes: Int?, ts: Double) -> JSONObject {
+    public static func podMetrics(
+        pod: String, sampleTs: Double, windowSeconds: Double?, cpuMillicores: Double,
+        memoryBytes: Int?, ts: Double
+    ) -> JSONObject {
         let line = object("pod_metrics", ts: ts)
         line.set("pod", .string(pod))
         line.set("sample_ts", .real(sampleTs))

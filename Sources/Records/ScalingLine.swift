@@ -71,12 +71,16 @@ public struct ScalingLine: Sendable {
         guard read, sawTs, sawType else { return nil }
     }
 
-    enum Key { case ts, type, desired, current, ready, cpu, target, newSize, pod, event, reason, initial, seconds, ok, shed, p50, p90, p99, other }
+    enum Key {
+        case ts, type, desired, current, ready, cpu, target, newSize, pod, event, reason, initial, seconds, ok, shed,
+            p50, p90, p99, other
+    }
 
     static let keys: [(StaticString, Key)] = [
         ("ts", .ts), ("type", .type), ("desired_replicas", .desired), ("current_replicas", .current), ("ready", .ready),
         ("current_utilization_pct", .cpu), ("target_utilization_pct", .target), ("new_size", .newSize), ("pod", .pod),
-        ("event", .event), ("reason", .reason), ("initial", .initial), ("seconds", .seconds), ("ok", .ok), ("shed", .shed),
+        ("event", .event), ("reason", .reason), ("initial", .initial), ("seconds", .seconds), ("ok", .ok),
+        ("shed", .shed),
         ("p50_ms", .p50), ("p90_ms", .p90), ("p99_ms", .p99),
     ]
 
@@ -86,9 +90,13 @@ public struct ScalingLine: Sendable {
     }
 
     /// Keeps a known key's value; false when the line is not what the scanner can vouch for.
-    private mutating func take(_ key: Key, _ value: RecordDecoder.Scalar, _ base: UnsafePointer<UInt8>,
-                               _ sawTs: inout Bool, _ sawType: inout Bool) -> Bool {
-        func text(_ s: Int, _ e: Int) -> String { String(decoding: UnsafeBufferPointer(start: base + s, count: e - s), as: UTF8.self) }
+    private mutating func take(
+        _ key: Key, _ value: RecordDecoder.Scalar, _ base: UnsafePointer<UInt8>,
+        _ sawTs: inout Bool, _ sawType: inout Bool
+    ) -> Bool {
+        func text(_ s: Int, _ e: Int) -> String {
+            String(decoding: UnsafeBufferPointer(start: base + s, count: e - s), as: UTF8.self)
+        }
         func integer() -> Int?? {
             switch value {
             case .number(let v, true): return .some(Int(v))

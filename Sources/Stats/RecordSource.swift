@@ -25,7 +25,7 @@ public final class RecordSource {
     public enum Advance { case record, finished, interrupted }
 
     /// The time of the line held, for merging sources.
-    public var ts: Double { holdsScaling ? scalingTs : decoder.ts }
+    public var ts: Double { holdsScaling ? scalingTs : decoder.value(.ts) }
 
     /// Adds the line held to `engine`; returns the windows it completed.
     public func addRecord(to engine: inout StatsEngine) -> [Windows.Window] {
@@ -53,7 +53,8 @@ public final class RecordSource {
                     // Not a request record: a line with a `type` is kube-watch's (merged in by time).
                     if problem == .typedLine {
                         if let typed = decoder.typedObject.flatMap(ScalingLine.init(object:)) ?? ScalingLine(flat: line)
-                            ?? (try? JSONObject(parsing: line)).flatMap(ScalingLine.init(object:)) {
+                            ?? (try? JSONObject(parsing: line)).flatMap(ScalingLine.init(object:))
+                        {
                             scaling = typed
                             scalingTs = typed.ts
                             holdsScaling = true
@@ -62,7 +63,9 @@ public final class RecordSource {
                         }
                         problem = RecordDecoder.Malformed("a line with a \"type\" needs a number \"ts\"")
                     }
-                    let reason = reader.lastLineUnterminated ? "truncated last line (\(problem.description))" : problem.description
+                    let reason =
+                        reader.lastLineUnterminated
+                        ? "truncated last line (\(problem.description))" : problem.description
                     engine.addMalformed(source: name, line: reader.lineNumber, reason: reason)
                     continue
                 }

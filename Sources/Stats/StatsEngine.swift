@@ -65,21 +65,30 @@ public struct StatsEngine: Sendable {
     /// a decoder stored in a class is read in place: passed by value, it was copied (its
     /// buffers retained and released) once per record.
     public mutating func add(_ decoder: inout RecordDecoder) -> [Windows.Window] {
-        let errorID = decoder.hasError ? errors.id(decoder.errorBytes) : nil
-        let podID = decoder.hasPod ? pods.id(decoder.podBytes) : nil
-        total.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
-                  bytes: decoder.bytes, errorID: errorID, podID: podID)
-        if let connectMs = decoder.connectMs { total.addConnect(connectMs) }
-        let tokens = decoder.hasTokens
+        let errorID = decoder.string(.error).map { errors.id($0) }
+        let podID = decoder.string(.pod).map { pods.id($0) }
+        let ts = decoder.value(.ts), latencyMs = decoder.value(.latencyMs), serviceMs = decoder.number(.serviceMs)
+        let status = decoder.integer(.status) ?? 0, bytes = decoder.integer(.bytes) ?? 0
+        total.add(
+            ts: ts, latencyMs: latencyMs, serviceMs: serviceMs, status: status, bytes: bytes, errorID: errorID,
+            podID: podID)
+        if let connectMs = decoder.number(.connectMs) { total.addConnect(connectMs) }
+        let tokens = decoder.hasAny(of: .completion)
         if tokens {
-            total.addTokens(ttftMs: decoder.ttftMs, itlMs: decoder.itlMs, tokensIn: decoder.tokensIn, tokensOut: decoder.tokensOut, podID: podID)
+            total.addTokens(
+                ttftMs: decoder.number(.ttftMs), itlMs: decoder.number(.itlMs),
+                tokensIn: decoder.integer(.tokensIn), tokensOut: decoder.integer(.tokensOut), podID: podID)
         }
         // Who served when, for the timeline: only once kube-watch's lines have begun.
         if trackServed, let podID { served(podID, &decoder) }
         guard windows != nil else { return [] }
-        if windows!.add(ts: decoder.ts, latencyMs: decoder.latencyMs, serviceMs: decoder.serviceMs, status: decoder.status,
-                        bytes: decoder.bytes, errorID: errorID, podID: podID), tokens {
-            windows!.addTokens(ts: decoder.ts, ttftMs: decoder.ttftMs, itlMs: decoder.itlMs, tokensIn: decoder.tokensIn, tokensOut: decoder.tokensOut)
+        if windows!.add(
+            ts: ts, latencyMs: latencyMs, serviceMs: serviceMs, status: status, bytes: bytes,
+            errorID: errorID, podID: podID), tokens
+        {
+            windows!.addTokens(
+                ts: ts, ttftMs: decoder.number(.ttftMs), itlMs: decoder.number(.itlMs),
+                tokensIn: decoder.integer(.tokensIn), tokensOut: decoder.integer(.tokensOut))
         }
         return record(windows!.complete())
     }
@@ -94,8 +103,9 @@ public struct StatsEngine: Sendable {
     private mutating func served(_ podID: Int, _ decoder: inout RecordDecoder) {
         if podID >= podServed.count { podServed += repeatElement(PodServed(), count: podID + 1 - podServed.count) }
         let known = podServed[podID]
-        guard known.first.isNaN || known.trackLast, decoder.status >= 200, decoder.status < 300 else { return }
-        let t = decoder.ts + decoder.latencyMs / 1000
+        let status = decoder.integer(.status) ?? 0
+        guard known.first.isNaN || known.trackLast, status >= 200, status < 300 else { return }
+        let t = decoder.value(.ts) + decoder.value(.latencyMs) / 1000
         if known.first.isNaN { podServed[podID].first = t }
         if known.trackLast { podServed[podID].last = t }
     }
@@ -158,12 +168,14 @@ public struct StatsEngine: Sendable {
         for (id, name) in pods.names.enumerated() where id < podServed.count && !podServed[id].first.isNaN {
             served[name] = (podServed[id].first, podServed[id].last)
         }
-        return ScalingTimeline(points: timelinePoints, events: rescaleEvents, hpa: hpaHistory, pods: podLogs, served: served)
+        return ScalingTimeline(
+            points: timelinePoints, events: rescaleEvents, hpa: hpaHistory, pods: podLogs, served: served)
     }
 
     /// A prediction's requests count as requests: in the total and in the windows.
     private mutating func addPredicted(_ line: ScalingLine) {
-        guard let ok = line.ok, let seconds = line.seconds, let p50 = line.p50, let p90 = line.p90, let p99 = line.p99 else { return }
+        guard let ok = line.ok, let seconds = line.seconds, let p50 = line.p50, let p90 = line.p90, let p99 = line.p99
+        else { return }
         let shed = line.shed ?? 0
         total.addPredicted(ts: line.ts, end: line.ts + seconds, ok: ok, shed: shed, p50: p50, p90: p90, p99: p99)
         _ = windows?.addPredicted(ts: line.ts, seconds: seconds, ok: ok, shed: shed, p50: p50, p90: p90, p99: p99)
@@ -213,14 +225,18 @@ public struct StatsEngine: Sendable {
         for w in done where !w.isGap {
             let span = covered(w)
             guard span.end > span.start else { continue }
-            timelinePoints.append(.init(start: w.start, end: w.end, rate: Double(w.aggregate.requests) / (span.end - span.start),
-                                        p99: w.aggregate.latency.count > 0 ? w.aggregate.latency.percentile(99) : .nan))
+            timelinePoints.append(
+                .init(
+                    start: w.start, end: w.end, rate: Double(w.aggregate.requests) / (span.end - span.start),
+                    p99: w.aggregate.latency.count > 0 ? w.aggregate.latency.percentile(99) : .nan))
         }
         if keepSeries {
             for w in done {
                 if w.isGap {
-                    series.append(SeriesPoint(start: w.start, end: w.end, requests: 0, successes: 0, p50: .nan, p90: .nan, p99: .nan,
-                                              pods: [], errors: [], isGap: true))
+                    series.append(
+                        SeriesPoint(
+                            start: w.start, end: w.end, requests: 0, successes: 0, p50: .nan, p90: .nan, p99: .nan,
+                            pods: [], errors: [], isGap: true))
                     continue
                 }
                 let a = w.aggregate
@@ -234,7 +250,9 @@ public struct StatsEngine: Sendable {
                     pods: a.podCounts.enumerated().filter { $0.element > 0 }.map { ($0.offset, $0.element) },
                     errors: a.errorCounts.enumerated().filter { $0.element > 0 }.map { ($0.offset, $0.element) })
                 if let t = a.tokens {
-                    if t.ttft.count > 0 { (point.ttftP50, point.ttftP99) = (t.ttft.percentile(50), t.ttft.percentile(99)) }
+                    if t.ttft.count > 0 {
+                        (point.ttftP50, point.ttftP99) = (t.ttft.percentile(50), t.ttft.percentile(99))
+                    }
                     if t.itl.count > 0 { point.itlP50 = t.itl.percentile(50) }
                 }
                 series.append(point)
@@ -243,15 +261,20 @@ public struct StatsEngine: Sendable {
         return done
     }
 
-    public func report(_ window: Windows.Window, percentiles: [Double]? = nil, servicePercentiles: Bool = true) -> Report {
-        Report(window.aggregate, window: (window.start, window.end), rateSeconds: covered(window).end - covered(window).start,
-               percentiles: percentiles ?? self.percentiles, errorNames: errors.names,
-               podNames: pods.names, servicePercentiles: servicePercentiles,
-               scaling: scaling(at: window.end))
+    public func report(
+        _ window: Windows.Window, percentiles: [Double]? = nil, servicePercentiles: Bool = true
+    ) -> Report {
+        Report(
+            window.aggregate, window: (window.start, window.end),
+            rateSeconds: covered(window).end - covered(window).start,
+            percentiles: percentiles ?? self.percentiles, errorNames: errors.names,
+            podNames: pods.names, servicePercentiles: servicePercentiles,
+            scaling: scaling(at: window.end))
     }
 
     public func totalReport() -> Report {
-        Report(total, window: nil, percentiles: percentiles, errorNames: errors.names, podNames: pods.names,
-               scaling: scalingTally.seen ? scaling : nil, scalingTally: scalingTally.seen ? scalingTally : nil)
+        Report(
+            total, window: nil, percentiles: percentiles, errorNames: errors.names, podNames: pods.names,
+            scaling: scalingTally.seen ? scaling : nil, scalingTally: scalingTally.seen ? scalingTally : nil)
     }
 }

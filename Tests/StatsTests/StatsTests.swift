@@ -4,8 +4,10 @@ import Records
 import Testing
 
 /// Feeds lines to an engine the way infer-stats does.
-func engine(_ lines: [String], percentiles: [Double] = [50, 90, 99], interval: Double? = nil, lateness: Double = 0,
-            emitted: inout [Windows.Window]) -> StatsEngine {
+func engine(
+    _ lines: [String], percentiles: [Double] = [50, 90, 99], interval: Double? = nil, lateness: Double = 0,
+    emitted: inout [Windows.Window]
+) -> StatsEngine {
     var engine = StatsEngine(percentiles: percentiles, interval: interval, lateness: lateness, keepSeries: true)
     var decoder = RecordDecoder()
     for (n, line) in lines.enumerated() {
@@ -26,9 +28,18 @@ func engine(_ lines: [String], percentiles: [Double] = [50, 90, 99]) -> StatsEng
     return engine(lines, percentiles: percentiles, emitted: &ignored)
 }
 
-func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200, bytes: Int = 10, error: String? = nil, pod: String? = "a") -> String {
-    Array(RecordEncoder.line(Record(ts: ts, seq: 0, latencyMs: latency, serviceMs: service ?? latency, status: status, bytes: bytes, error: error, pod: pod)).dropLast())
-        .withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
+func line(
+    ts: Double, latency: Double, service: Double? = nil, status: Int = 200, bytes: Int = 10, error: String? = nil,
+    pod: String? = "a"
+) -> String {
+    Array(
+        RecordEncoder.line(
+            Record(
+                ts: ts, seq: 0, latencyMs: latency, serviceMs: service ?? latency, status: status, bytes: bytes,
+                error: error, pod: pod)
+        ).dropLast()
+    )
+    .withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
 }
 
 @Suite struct DecoderTests {
@@ -39,26 +50,33 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
     }
 
     @Test func fastPathReadsGeneratorLines() {
-        let (d, problem) = decode(#"{"ts":1795920319.002194,"seq":7,"latency_ms":12.345,"service_ms":0.5,"status":503,"bytes":120,"error":"overload","pod":"dev-x"}"#)
+        let (d, problem) = decode(
+            #"{"ts":1795920319.002194,"seq":7,"latency_ms":12.345,"service_ms":0.5,"status":503,"bytes":120,"error":"overload","pod":"dev-x"}"#
+        )
         #expect(problem == nil)
-        #expect(d.ts == 1795920319.002194 && d.latencyMs == 12.345 && d.serviceMs == 0.5)
-        #expect(d.status == 503 && d.bytes == 120)
-        #expect(d.hasError && d.errorBytes == Array("overload".utf8))
-        #expect(d.hasPod && d.podBytes == Array("dev-x".utf8))
+        #expect(d.value(.ts) == 1795920319.002194 && d.value(.latencyMs) == 12.345 && d.number(.serviceMs) == 0.5)
+        #expect(d.integer(.status) == 503 && d.integer(.bytes) == 120)
+        #expect(d.string(.error) == Array("overload".utf8))
+        #expect(d.string(.pod) == Array("dev-x".utf8))
         #expect(d.slowPathLines == 0)
     }
 
     /// The token keys, on the fast path and through jansson alike; bad ones are malformed.
     @Test func tokenKeysOnBothPaths() {
-        let fast = #"{"ts":10,"seq":1,"latency_ms":80,"service_ms":79,"status":200,"bytes":9,"error":null,"pod":"p","ttft_ms":25.5,"itl_ms":5.25,"itl_max_ms":null,"tokens_in":40,"tokens_out":10}"#
+        let fast =
+            #"{"ts":10,"seq":1,"latency_ms":80,"service_ms":79,"status":200,"bytes":9,"error":null,"pod":"p","ttft_ms":25.5,"itl_ms":5.25,"itl_max_ms":null,"tokens_in":40,"tokens_out":10}"#
         let (d, problem) = decode(fast)
         #expect(problem == nil && d.slowPathLines == 0)
-        #expect(d.ttftMs == 25.5 && d.itlMs == 5.25 && d.itlMaxMs == nil && d.tokensIn == 40 && d.tokensOut == 10 && d.hasTokens)
+        #expect(
+            d.number(.ttftMs) == 25.5 && d.number(.itlMs) == 5.25 && d.number(.itlMaxMs) == nil
+                && d.integer(.tokensIn) == 40 && d.integer(.tokensOut) == 10 && d.hasAny(of: .completion))
         let (j, jProblem) = decode(fast.replacingOccurrences(of: #""pod":"p""#, with: #""pod":"pé""#))
         #expect(jProblem == nil && j.slowPathLines == 1)
-        #expect(j.ttftMs == 25.5 && j.itlMs == 5.25 && j.itlMaxMs == nil && j.tokensIn == 40 && j.tokensOut == 10)
+        #expect(
+            j.number(.ttftMs) == 25.5 && j.number(.itlMs) == 5.25 && j.number(.itlMaxMs) == nil
+                && j.integer(.tokensIn) == 40 && j.integer(.tokensOut) == 10)
         let (plain, _) = decode(#"{"ts":10,"latency_ms":1,"status":200,"error":null}"#)
-        #expect(!plain.hasTokens)
+        #expect(!plain.hasAny(of: .completion))
         for bad in [#""ttft_ms":-1"#, #""tokens_out":2.5"#, #""itl_ms":"fast""#, #""tokens_in":-3"#] {
             let (_, verdict) = decode(#"{"ts":10,"latency_ms":1,"status":200,"error":null,\#(bad)}"#)
             #expect(verdict != nil, "\(bad) accepted")
@@ -67,13 +85,14 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
 
     /// connect_ms (a connection's first request), on the fast path and through jansson.
     @Test func connectTimeOnBothPaths() {
-        let fast = #"{"ts":10,"seq":1,"latency_ms":80,"service_ms":79,"status":200,"bytes":9,"error":null,"pod":"p","connect_ms":3.25}"#
+        let fast =
+            #"{"ts":10,"seq":1,"latency_ms":80,"service_ms":79,"status":200,"bytes":9,"error":null,"pod":"p","connect_ms":3.25}"#
         let (d, problem) = decode(fast)
-        #expect(problem == nil && d.slowPathLines == 0 && d.connectMs == 3.25)
+        #expect(problem == nil && d.slowPathLines == 0 && d.number(.connectMs) == 3.25)
         let (j, jProblem) = decode(fast.replacingOccurrences(of: #""pod":"p""#, with: #""pod":"pé""#))
-        #expect(jProblem == nil && j.slowPathLines == 1 && j.connectMs == 3.25)
+        #expect(jProblem == nil && j.slowPathLines == 1 && j.number(.connectMs) == 3.25)
         let (after, _) = decode(#"{"ts":10,"latency_ms":1,"status":200,"error":null}"#)
-        #expect(after.connectMs == nil)
+        #expect(after.number(.connectMs) == nil)
         for bad in [#""connect_ms":-1"#, #""connect_ms":"slow""#] {
             let (_, verdict) = decode(#"{"ts":10,"latency_ms":1,"status":200,"error":null,\#(bad)}"#)
             #expect(verdict != nil, "\(bad) accepted")
@@ -82,17 +101,20 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
 
     @Test func otherShapesGoThroughJanssonAndAgree() {
         // Spaces, reordered keys, unknown nested keys, escapes and exponents.
-        let (d, problem) = decode(#" { "pod" : "p\u00e9" , "extra": {"a": [1, 2]}, "status": 200, "error": null, "latency_ms": 1.5e1, "ts": 10 } "#)
+        let (d, problem) = decode(
+            #" { "pod" : "p\u00e9" , "extra": {"a": [1, 2]}, "status": 200, "error": null, "latency_ms": 1.5e1, "ts": 10 } "#
+        )
         #expect(problem == nil)
         #expect(d.slowPathLines == 1)
-        #expect(d.latencyMs == 15 && d.ts == 10 && d.status == 200 && !d.hasError)
-        #expect(d.podBytes == Array("pé".utf8))
-        #expect(d.serviceMs == nil)
+        #expect(d.value(.latencyMs) == 15 && d.value(.ts) == 10 && d.integer(.status) == 200 && d.string(.error) == nil)
+        #expect(d.string(.pod) == Array("pé".utf8))
+        #expect(d.number(.serviceMs) == nil)
     }
 
     @Test(arguments: [
         ("not json", "not JSON"), ("{\"ts\": 1, \"latency_ms\": 2, \"status\": 200", "not JSON"),
-        ("{}", "missing key \"ts\""), (#"{"ts":"x","latency_ms":1,"status":200,"error":null}"#, "\"ts\" must be a number"),
+        ("{}", "missing key \"ts\""),
+        (#"{"ts":"x","latency_ms":1,"status":200,"error":null}"#, "\"ts\" must be a number"),
         (#"{"ts":1,"latency_ms":1,"status":200.5,"error":null}"#, "\"status\" must be an integer"),
         (#"{"ts":1,"latency_ms":1,"status":200}"#, "missing key \"error\""),
         (#"{"ts":1,"latency_ms":-1,"status":200,"error":null}"#, "\"latency_ms\" must be a number ≥ 0"),
@@ -160,7 +182,10 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
     }
 
     @Test func malformedLinesAreCountedWithLineNumbers() {
-        let lines = [line(ts: 1, latency: 1), "garbage", line(ts: 2, latency: 2), "{\"ts\":1}", "", "{\"ts\":3,\"latency_ms\":1,\"status\":200,\"error\":null}"]
+        let lines = [
+            line(ts: 1, latency: 1), "garbage", line(ts: 2, latency: 2), "{\"ts\":1}", "",
+            "{\"ts\":3,\"latency_ms\":1,\"status\":200,\"error\":null}",
+        ]
         let e = engine(lines)
         #expect(e.total.requests == 3)
         #expect(e.malformed == 3)
@@ -200,10 +225,12 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
 
     @Test func shortStallsAreEmptyWindowsLongOnesOneGap() {
         var w = Windows(interval: 1, lateness: 0)
-        func add(_ ts: Double) { _ = w.add(ts: ts, latencyMs: 1, serviceMs: nil, status: 200, bytes: 0, errorID: nil, podID: nil) }
+        func add(_ ts: Double) {
+            _ = w.add(ts: ts, latencyMs: 1, serviceMs: nil, status: 200, bytes: 0, errorID: nil, podID: nil)
+        }
         add(0.5)
         add(Double(Windows.longestEmptyRun) + 1.5)  // exactly longestEmptyRun empty windows between: shown one by one
-        add(1.76e9)                                 // far away: one gap, not 1.76e9 windows
+        add(1.76e9)  // far away: one gap, not 1.76e9 windows
         let done = w.complete() + w.flush()
         #expect(done.filter { !$0.isGap }.count == 2 + Windows.longestEmptyRun + 1)
         let gaps = done.filter(\.isGap)
@@ -250,12 +277,17 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
 /// the formats; nothing of them for records without tokens.
 @Suite struct TokenStatsTests {
     static func completion(_ i: Int, pod: String = "a") -> String {
-        let record = Record(ts: 1000 + Double(i) / 10, seq: i, latencyMs: 200, serviceMs: 200, status: 200, bytes: 10, error: nil, pod: pod,
-                            tokens: Record.Tokens(ttftMs: Double(i + 1), itlMs: Double(i % 10 + 1) / 2, itlMaxMs: 9, tokensIn: 20, tokensOut: 5))
+        let record = Record(
+            ts: 1000 + Double(i) / 10, seq: i, latencyMs: 200, serviceMs: 200, status: 200, bytes: 10, error: nil,
+            pod: pod,
+            tokens: Record.Tokens(
+                ttftMs: Double(i + 1), itlMs: Double(i % 10 + 1) / 2, itlMaxMs: 9, tokensIn: 20, tokensOut: 5))
         return String(decoding: RecordEncoder.line(record).dropLast(), as: UTF8.self)
     }
 
-    static func near(_ a: Double?, _ b: Double, _ relative: Double) -> Bool { a.map { abs($0 - b) <= b * relative } ?? false }
+    static func near(_ a: Double?, _ b: Double, _ relative: Double) -> Bool {
+        a.map { abs($0 - b) <= b * relative } ?? false
+    }
 
     @Test func percentilesOfKnownValues() throws {
         // TTFT 1…100 ms over 100 completions, 10 s apart in all (0.1 s each).
@@ -263,7 +295,9 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
         let tokens = try #require(e.totalReport().tokens)
         #expect(tokens.completions == 100 && tokens.tokensIn == 2000 && tokens.tokensOut == 500)
         // Within the histogram's 3 significant digits (windows and pods keep 2).
-        #expect(zip(tokens.ttft.percentiles.map(\.ms), [50.0, 90, 99]).allSatisfy { Self.near($0, $1, 0.001) }, "\(tokens.ttft)")
+        #expect(
+            zip(tokens.ttft.percentiles.map(\.ms), [50.0, 90, 99]).allSatisfy { Self.near($0, $1, 0.001) },
+            "\(tokens.ttft)")
         #expect(tokens.ttft.min == 1 && tokens.ttft.max == 100)
         #expect(Self.near(tokens.itl.percentiles.first?.ms, 2.5, 0.001), "ITL 0.5…5 ms, ten of each: the 50th is 2.5")
         // 500 tokens over 100 records 0.1 s apart: the span plus one gap is 10 s.
@@ -278,7 +312,9 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
         let e = engine(lines)
         var f = ReportFormatter(format: .text, percentiles: [50, 90, 99])
         let text = f.total(e.totalReport(), Extras(), windowsShown: false)
-        #expect(text.contains("TTFT ms") && text.contains("ITL ms") && text.contains("2000 in, 500 out over 100 completions: 50.0 out/s"), "\(text)")
+        #expect(
+            text.contains("TTFT ms") && text.contains("ITL ms")
+                && text.contains("2000 in, 500 out over 100 completions: 50.0 out/s"), "\(text)")
         f = ReportFormatter(format: .json, percentiles: [50, 90, 99])
         let json = f.total(e.totalReport(), Extras(), windowsShown: false)
         #expect(json.contains(#""ttft_ms":{"count":100,"#) && json.contains(#""output_tokens_per_s":50.0"#), "\(json)")
@@ -288,8 +324,10 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
         #expect(csv.contains("ttft_p50_ms") && csv.hasSuffix(",2000,500,50.000\n"), "\(csv)")
         // Plain records: none of it.
         let plain = engine((0..<10).map { line(ts: 1000 + Double($0), latency: 5) })
-        let plainText = ReportFormatter(format: .text, percentiles: [50]).total(plain.totalReport(), Extras(), windowsShown: false)
-        let plainJSON = ReportFormatter(format: .json, percentiles: [50]).total(plain.totalReport(), Extras(), windowsShown: false)
+        let plainText = ReportFormatter(format: .text, percentiles: [50]).total(
+            plain.totalReport(), Extras(), windowsShown: false)
+        let plainJSON = ReportFormatter(format: .json, percentiles: [50]).total(
+            plain.totalReport(), Extras(), windowsShown: false)
         #expect(!plainText.contains("TTFT") && !plainJSON.contains("ttft") && plain.totalReport().tokens == nil)
     }
 
@@ -299,7 +337,9 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
         #expect(emitted.count == 2)
         let first = try #require(e.report(emitted[0]).tokens), second = try #require(e.report(emitted[1]).tokens)
         #expect(first.completions == 50 && second.completions == 50)
-        #expect(Self.near(first.ttft.percentiles.first?.ms, 25, 0.01) && Self.near(second.ttft.percentiles.first?.ms, 75, 0.01))
+        #expect(
+            Self.near(first.ttft.percentiles.first?.ms, 25, 0.01)
+                && Self.near(second.ttft.percentiles.first?.ms, 75, 0.01))
         var f = ReportFormatter(format: .text, percentiles: [50, 90, 99])
         f.tokenColumns = true
         let row = f.windowRow(e.report(emitted[0]))
@@ -314,8 +354,10 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
     @Test func connectTimesOfKnownValues() throws {
         // 40 records, every fourth a connection's first: connects of 1, 2, …, 10 ms.
         let lines = (0..<40).map { i in
-            let record = Record(ts: 1000 + Double(i) / 10, seq: i, latencyMs: 5, serviceMs: 4, status: 200, bytes: 10, error: nil, pod: "a",
-                                connectMs: i % 4 == 0 ? Double(i / 4 + 1) : nil)
+            let record = Record(
+                ts: 1000 + Double(i) / 10, seq: i, latencyMs: 5, serviceMs: 4, status: 200, bytes: 10, error: nil,
+                pod: "a",
+                connectMs: i % 4 == 0 ? Double(i / 4 + 1) : nil)
             return String(decoding: RecordEncoder.line(record).dropLast(), as: UTF8.self)
         }
         let report = engine(lines, percentiles: [50, 90]).totalReport()
@@ -326,12 +368,15 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
         #expect(text.contains("10 connections opened") && text.contains("Connect ms"), "\(text)")
         let json = ReportFormatter(format: .json, percentiles: [50, 90]).total(report, Extras(), windowsShown: false)
         #expect(json.contains(#""connect_ms":{"count":10,"#), "\(json)")
-        let markdown = ReportFormatter(format: .markdown, percentiles: [50, 90]).total(report, Extras(), windowsShown: false)
+        let markdown = ReportFormatter(format: .markdown, percentiles: [50, 90]).total(
+            report, Extras(), windowsShown: false)
         #expect(markdown.contains("| connect (10) |"), "\(markdown)")
         // Records without it: none of it.
         let plain = engine((0..<10).map { line(ts: 1000 + Double($0), latency: 5) }).totalReport()
         #expect(plain.connect == nil)
-        #expect(!ReportFormatter(format: .json, percentiles: [50]).total(plain, Extras(), windowsShown: false).contains("connect_ms"))
+        #expect(
+            !ReportFormatter(format: .json, percentiles: [50]).total(plain, Extras(), windowsShown: false).contains(
+                "connect_ms"))
     }
 }
 
@@ -349,7 +394,8 @@ func line(ts: Double, latency: Double, service: Double? = nil, status: Int = 200
         #expect(text.contains("largest share 1.80× even, smallest 0.30×, CV 0.62 over 3 pods"), "\(text)")
         let json = ReportFormatter(format: .json, percentiles: [50]).total(report, Extras(), windowsShown: false)
         #expect(json.contains(#""pod_balance":{"largest_vs_even":1.8,"smallest_vs_even":0.3,"cv":0.616}"#), "\(json)")
-        #expect(engine([line(ts: 1, latency: 1, pod: "a")]).totalReport().podBalance == nil, "one pod: no balance to speak of")
+        #expect(
+            engine([line(ts: 1, latency: 1, pod: "a")]).totalReport().podBalance == nil,
+            "one pod: no balance to speak of")
     }
 }
-
