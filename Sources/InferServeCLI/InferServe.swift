@@ -40,28 +40,48 @@ struct InferServe: AsyncParsableCommand {
     @Option(name: .customLong("prefill-ms"), help: ArgumentHelp(ServerConfig.help("prefill-ms"))) var prefillMs: String?
     @Option(name: .customLong("max-batch"), help: ArgumentHelp(ServerConfig.help("max-batch"))) var maxBatch: String?
     @Option(name: .customLong("max-body"), help: ArgumentHelp(ServerConfig.help("max-body"))) var maxBody: String?
-    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(ServerConfig.help("idle-timeout"))) var idleTimeout: String?
-    @Option(name: .customLong("max-connection-age"), help: ArgumentHelp(ServerConfig.help("max-connection-age"))) var maxConnectionAge: String?
-    @Option(name: .customLong("drain-seconds"), help: ArgumentHelp(ServerConfig.help("drain-seconds"))) var drainSeconds: String?
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: ArgumentHelp(ServerConfig.help("idle-timeout"), valueName: "duration"))
+    var idleTimeout: String?
+    @Option(
+        name: .customLong("max-connection-age"),
+        help: ArgumentHelp(ServerConfig.help("max-connection-age"), valueName: "duration"))
+    var maxConnectionAge: String?
+    @Option(
+        name: .customLong("drain-seconds"),
+        help: ArgumentHelp(ServerConfig.help("drain-seconds"), valueName: "duration"))
+    var drainSeconds: String?
     @Option(name: .customLong("log-level"), help: ArgumentHelp(ServerConfig.help("log-level"))) var logLevel: String?
     @Option(name: .customLong("tls-cert"), help: ArgumentHelp(ServerConfig.help("tls-cert"))) var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: ArgumentHelp(ServerConfig.help("tls-key"))) var tlsKey: String?
-    @Option(name: .customLong("tls-client-ca"), help: ArgumentHelp(ServerConfig.help("tls-client-ca"))) var tlsClientCA: String?
+    @Option(name: .customLong("tls-client-ca"), help: ArgumentHelp(ServerConfig.help("tls-client-ca"))) var tlsClientCA:
+        String?
     @Flag(name: .customLong("h2c"), inversion: .prefixedNo, help: ArgumentHelp(ServerConfig.help("h2c"))) var h2c: Bool?
-    @Flag(name: .customLong("access-log"), inversion: .prefixedNo, help: ArgumentHelp(ServerConfig.help("access-log"))) var accessLog: Bool?
+    @Flag(name: .customLong("access-log"), inversion: .prefixedNo, help: ArgumentHelp(ServerConfig.help("access-log")))
+    var accessLog: Bool?
 
     func flags() -> [String: String] {
         var flags: [String: String] = [:]
         let pairs: [(String, String?)] = [
             ("host", host), ("port", port), ("work-ms", workMs), ("tokens", tokens), ("max-tokens", maxTokens),
             ("jitter", jitter), ("error-rate", errorRate), ("workers", workers), ("max-queue", maxQueue),
-            ("model-name", modelName), ("prefill-ms", prefillMs), ("max-batch", maxBatch), ("max-body", maxBody), ("idle-timeout", idleTimeout), ("max-connection-age", maxConnectionAge),
+            ("model-name", modelName), ("prefill-ms", prefillMs), ("max-batch", maxBatch), ("max-body", maxBody),
+            ("idle-timeout", idleTimeout), ("max-connection-age", maxConnectionAge),
             ("drain-seconds", drainSeconds),
             ("log-level", logLevel), ("access-log", accessLog.map { String($0) }),
             ("tls-cert", tlsCert), ("tls-key", tlsKey), ("tls-client-ca", tlsClientCA), ("h2c", h2c.map { String($0) }),
         ]
         for (name, value) in pairs { if let value { flags[name] = value } }
         return flags
+    }
+
+    /// Every setting (durations among them) read as `run()` will read it: a bad flag or
+    /// environment variable is a usage error before anything starts.
+    func validate() throws {
+        do { _ = try ServerConfig.resolve(flags: flags(), environment: ProcessEnvironment.current) } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() async throws {
@@ -95,7 +115,9 @@ public enum InferServeMain {
     /// Call it from top-level code, before the first `await` (NIO requires that).
     public static func installExecutor() {
         let installed = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        if ProcessEnvironment.current["INFER_DEBUG_EXECUTOR"] != nil { writeStderr("executor installed: \(installed)\n") }
+        if ProcessEnvironment.current["INFER_DEBUG_EXECUTOR"] != nil {
+            writeStderr("executor installed: \(installed)\n")
+        }
     }
 
     public static func run(arguments: [String]? = nil) async -> Never {

@@ -1,5 +1,6 @@
 import InferModel
 import Platform
+import Synchronization
 
 /// One completion's decoding, token by token on the compute pool: the prompt's prefill
 /// with the first token, then one step per token, each a separate piece of pool work so
@@ -9,7 +10,7 @@ struct Generation {
     let request: CompletionRequest
     let workload: Workload
     let steps: TokenSteps
-    private let decoder: DecoderBox
+    private let decoder: DecoderState
     private let tokenNanos: UInt64
     private let prefillNanos: UInt64
     /// The text so far (up to a stop sequence), the tokens made, and why it ended.
@@ -28,7 +29,10 @@ struct Generation {
         self.request = request
         self.workload = workload
         self.steps = steps
-        decoder = DecoderBox(Model.Decoder(model: workload.model, input: request.prompt, seed: request.seed ?? 0, temperature: request.temperature))
+        decoder = DecoderState(
+            Model.Decoder(
+                model: workload.model, input: request.prompt, seed: request.seed ?? 0,
+                temperature: request.temperature))
         // One cost factor per request (as /infer's jitter), spread over its prefill and tokens.
         var rng = SystemRandomNumberGenerator()
         let factor = Jitter(sigma: config.jitter).factor(using: &rng)
@@ -42,11 +46,15 @@ struct Generation {
     /// sequence, or when one swallowed it), or nil when done.
     mutating func next() async throws -> String? {
         guard finish == nil else { return nil }
-        let (first, prefill, each, decoder, workload) = (tokens == 0, prefillNanos, tokenNanos, self.decoder, self.workload)
+        let (first, prefill, each, decoder, workload) = (
+            tokens == 0, prefillNanos, tokenNanos, self.decoder, self.workload
+        )
         @Sendable func step() -> (Int, Double) {
-            let prefillCPU = first ? workload.prefill(&decoder.value, cpuBudgetNanos: prefill) : 0
-            let (token, cpu) = workload.step(&decoder.value, cpuBudgetNanos: each)
-            return (token, cpu + prefillCPU)
+            decoder.value.withLock { value in
+                let prefillCPU = first ? workload.prefill(&value, cpuBudgetNanos: prefill) : 0
+                let (token, cpu) = workload.step(&value, cpuBudgetNanos: each)
+                return (token, cpu + prefillCPU)
+            }
         }
         // No model work (--work-ms 0, no prefill): nothing to move off this thread.
         let (token, cpu) = each == 0 && (!first || prefill == 0) ? step() : try await steps.run(step)
@@ -77,7 +85,8 @@ struct Generation {
 
     /// The longest end of `text` that is the start of `stop` (shorter than it).
     static func overlap(_ text: [UInt8], _ stop: [UInt8]) -> Int {
-        for length in stride(from: min(stop.count - 1, text.count), to: 0, by: -1) where text[(text.count - length)...].elementsEqual(stop[..<length]) {
+        for length in stride(from: min(stop.count - 1, text.count), to: 0, by: -1)
+        where text[(text.count - length)...].elementsEqual(stop[..<length]) {
             return length
         }
         return 0
@@ -93,9 +102,11 @@ struct Generation {
     }
 }
 
-/// A generation's model state, handed to one token step at a time (each step awaits the
-/// last), so it is never touched by two threads at once; a box, so a step does not copy it.
-final class DecoderBox: @unchecked Sendable {
-    var value: Model.Decoder
-    init(_ value: Model.Decoder) { self.value = value }
+/// A generation's model state, handed to one token step at a time on a compute thread;
+/// shared, so a step does not copy it. Each step awaits the last, so the lock is never
+/// contended: it is there so the compiler, not a comment, checks that no two threads
+/// touch the state at once.
+final class DecoderState: Sendable {
+    let value: Mutex<Model.Decoder>
+    init(_ value: Model.Decoder) { self.value = Mutex(value) }
 }

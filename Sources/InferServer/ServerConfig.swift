@@ -54,8 +54,10 @@ public struct ServerConfig: Sendable, Equatable {
         let apply: @Sendable (inout ServerConfig, String) throws -> Void
         let show: @Sendable (ServerConfig) -> String
 
-        init(_ flag: String, _ summary: String, show: @escaping @Sendable (ServerConfig) -> String,
-             apply: @escaping @Sendable (inout ServerConfig, String) throws -> Void) {
+        init(
+            _ flag: String, _ summary: String, show: @escaping @Sendable (ServerConfig) -> String,
+            apply: @escaping @Sendable (inout ServerConfig, String) throws -> Void
+        ) {
             self.flag = flag
             self.summary = summary
             self.show = show
@@ -70,57 +72,93 @@ public struct ServerConfig: Sendable, Equatable {
     /// Every setting, in the order `--help` and the man page list them.
     public static let settings: [Setting] = [
         .init("host", "Address to listen on", show: { $0.host }) { c, v in c.host = try nonEmpty(v, "host") },
-        .init("port", "TCP port; 0 picks a free one", show: { String($0.port) }) { c, v in c.port = try integer(v, "port", 0...65535) },
+        .init("port", "TCP port; 0 picks a free one", show: { String($0.port) }) { c, v in
+            c.port = try integer(v, "port", 0...65535)
+        },
         .init("work-ms", "CPU milliseconds of model work per token", show: { format($0.workMs) }) { c, v in
             c.workMs = try number(v, "work-ms", 0...60_000)
         },
-        .init("tokens", "Tokens per request when the request does not say", show: { String($0.defaultTokens) }) { c, v in
+        .init("tokens", "Tokens per request when the request does not say", show: { String($0.defaultTokens) }) {
+            c, v in
             c.defaultTokens = try integer(v, "tokens", 1...100_000)
         },
         .init("max-tokens", "Largest tokens a request may ask for", show: { String($0.maxTokens) }) { c, v in
             c.maxTokens = try integer(v, "max-tokens", 1...100_000)
         },
-        .init("jitter", "Lognormal sigma of per-request cost, e.g. 0.3; 0 = none", show: { format($0.jitter) }) { c, v in
+        .init("jitter", "Lognormal sigma of per-request cost, e.g. 0.3; 0 = none", show: { format($0.jitter) }) {
+            c, v in
             c.jitter = try number(v, "jitter", 0...3)
         },
-        .init("error-rate", "Fraction of /infer answered 500 on purpose, 0 to 1", show: { format($0.errorRate) }) { c, v in
+        .init("error-rate", "Fraction of /infer answered 500 on purpose, 0 to 1", show: { format($0.errorRate) }) {
+            c, v in
             c.errorRate = try number(v, "error-rate", 0...1)
         },
-        .init("workers", "Compute threads; 0 = from the cgroup CPU quota, else the cores", show: { String($0.workers) }) { c, v in
+        .init("workers", "Compute threads; 0 = from the cgroup CPU quota, else the cores", show: { String($0.workers) })
+        { c, v in
             c.workers = try integer(v, "workers", 0...1024)
         },
         .init("max-queue", "Requests queued beyond busy workers before 503", show: { String($0.maxQueue) }) { c, v in
             c.maxQueue = try integer(v, "max-queue", 0...1_000_000)
         },
-        .init("model-name", "Model name the OpenAI endpoints serve", show: { $0.modelName }) { c, v in c.modelName = try nonEmpty(v, "model-name") },
-        .init("prefill-ms", "CPU milliseconds of prefill per prompt token (OpenAI endpoints)", show: { format($0.prefillMs) }) { c, v in
+        .init("model-name", "Model name the OpenAI endpoints serve", show: { $0.modelName }) { c, v in
+            c.modelName = try nonEmpty(v, "model-name")
+        },
+        .init(
+            "prefill-ms", "CPU milliseconds of prefill per prompt token (OpenAI endpoints)",
+            show: { format($0.prefillMs) }
+        ) { c, v in
             c.prefillMs = try number(v, "prefill-ms", 0...60_000)
         },
-        .init("max-batch", "Generations decoding at once, interleaved token by token; more wait in --max-queue", show: { String($0.maxBatch) }) { c, v in
+        .init(
+            "max-batch", "Generations decoding at once, interleaved token by token; more wait in --max-queue",
+            show: { String($0.maxBatch) }
+        ) { c, v in
             c.maxBatch = try integer(v, "max-batch", 1...100_000)
         },
         .init("max-body", "Largest request body in bytes; more is 413", show: { String($0.maxBody) }) { c, v in
             c.maxBody = try integer(v, "max-body", 1...(1 << 30))
         },
-        .init("idle-timeout", "Seconds before an idle or stalled connection is closed", show: { format($0.idleTimeout) }) { c, v in
-            c.idleTimeout = try number(v, "idle-timeout", 0.01...86_400)
+        .init(
+            "idle-timeout", "How long before an idle or stalled connection is closed: 30 (seconds), 30s, 500ms, 2m",
+            show: { format($0.idleTimeout) }
+        ) { c, v in
+            c.idleTimeout = try duration(v, "idle-timeout", 0.01...86_400)
         },
-        .init("max-connection-age", "Seconds before a keep-alive connection is closed after its next response, so a Service rebalances clients; 0 = never",
-              show: { format($0.maxConnectionAge) }) { c, v in c.maxConnectionAge = try number(v, "max-connection-age", 0...86_400) },
-        .init("drain-seconds", "Seconds in-flight requests may take after SIGTERM", show: { format($0.drainSeconds) }) { c, v in
-            c.drainSeconds = try number(v, "drain-seconds", 0...3_600)
+        .init(
+            "max-connection-age",
+            "How long before a keep-alive connection is closed after its next response,"
+                + " so a Service rebalances clients (e.g. 60s, 5m); 0 = never",
+            show: { format($0.maxConnectionAge) }
+        ) { c, v in
+            c.maxConnectionAge = try duration(v, "max-connection-age", 0...86_400)
+        },
+        .init(
+            "drain-seconds", "How long in-flight requests may take after SIGTERM: 10 (seconds), 10s, 500ms",
+            show: { format($0.drainSeconds) }
+        ) { c, v in
+            c.drainSeconds = try duration(v, "drain-seconds", 0...3_600)
         },
         .init("log-level", "trace, debug, info, notice, warning, error or critical", show: { $0.logLevel }) { c, v in
-            guard logLevels.contains(v) else { throw ConfigError(flag: "log-level", value: v, expected: "one of " + logLevels.joined(separator: ", ")) }
+            guard logLevels.contains(v) else {
+                throw ConfigError(flag: "log-level", value: v, expected: "one of " + logLevels.joined(separator: ", "))
+            }
             c.logLevel = v
         },
-        .init("access-log", "Log one line per request", show: { String($0.accessLog) }) { c, v in c.accessLog = try boolean(v, "access-log") },
-        .init("tls-cert", "PEM certificate chain: serve TLS, HTTP/2 by ALPN with HTTP/1.1 beside it (needs --tls-key); empty: plain HTTP",
-              show: { $0.tlsCert }) { c, v in c.tlsCert = v },
+        .init("access-log", "Log one line per request", show: { String($0.accessLog) }) { c, v in
+            c.accessLog = try boolean(v, "access-log")
+        },
+        .init(
+            "tls-cert",
+            "PEM certificate chain: serve TLS, HTTP/2 by ALPN with HTTP/1.1 beside it (needs --tls-key); empty: plain HTTP",
+            show: { $0.tlsCert }
+        ) { c, v in c.tlsCert = v },
         .init("tls-key", "PEM private key of --tls-cert", show: { $0.tlsKey }) { c, v in c.tlsKey = v },
-        .init("tls-client-ca", "PEM CA certificates: require clients to present a certificate they signed (mutual TLS)",
-              show: { $0.tlsClientCA }) { c, v in c.tlsClientCA = v },
-        .init("h2c", "Serve plaintext HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1", show: { String($0.h2c) }) { c, v in
+        .init(
+            "tls-client-ca", "PEM CA certificates: require clients to present a certificate they signed (mutual TLS)",
+            show: { $0.tlsClientCA }
+        ) { c, v in c.tlsClientCA = v },
+        .init("h2c", "Serve plaintext HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1", show: { String($0.h2c) })
+        { c, v in
             c.h2c = try boolean(v, "h2c")
         },
     ]
@@ -135,14 +173,18 @@ public struct ServerConfig: Sendable, Equatable {
 
     /// Resolves the configuration: defaults, then the environment, then flags.
     /// `flags` maps a flag name without dashes (`work-ms`) to its value.
-    public static func resolve(flags: [String: String], environment: [String: String]) throws(ConfigError) -> ServerConfig {
+    public static func resolve(
+        flags: [String: String], environment: [String: String]
+    ) throws(ConfigError) -> ServerConfig {
         var config = ServerConfig()
         for setting in settings {
             do {
                 if let value = flags[setting.flag] {
                     try setting.apply(&config, value)
                 } else if let value = environment[setting.env] {
-                    do { try setting.apply(&config, value) } catch let error as ConfigError { throw error.fromEnvironment(setting.env) }
+                    do { try setting.apply(&config, value) } catch let error as ConfigError {
+                        throw error.fromEnvironment(setting.env)
+                    }
                 }
             } catch let error as ConfigError {
                 throw error
@@ -151,17 +193,23 @@ public struct ServerConfig: Sendable, Equatable {
             }
         }
         if config.tlsCert.isEmpty != config.tlsKey.isEmpty {
-            throw ConfigError(flag: config.tlsCert.isEmpty ? "tls-key" : "tls-cert", value: config.tlsCert.isEmpty ? config.tlsKey : config.tlsCert,
-                              expected: "--tls-cert and --tls-key together")
+            throw ConfigError(
+                flag: config.tlsCert.isEmpty ? "tls-key" : "tls-cert",
+                value: config.tlsCert.isEmpty ? config.tlsKey : config.tlsCert,
+                expected: "--tls-cert and --tls-key together")
         }
         if !config.tlsClientCA.isEmpty && config.tlsCert.isEmpty {
-            throw ConfigError(flag: "tls-client-ca", value: config.tlsClientCA, expected: "--tls-cert and --tls-key too")
+            throw ConfigError(
+                flag: "tls-client-ca", value: config.tlsClientCA, expected: "--tls-cert and --tls-key too")
         }
         if config.h2c && !config.tlsCert.isEmpty {
-            throw ConfigError(flag: "h2c", value: "true", expected: "plain HTTP only: with TLS, HTTP/2 is offered by ALPN")
+            throw ConfigError(
+                flag: "h2c", value: "true", expected: "plain HTTP only: with TLS, HTTP/2 is offered by ALPN")
         }
         if config.defaultTokens > config.maxTokens {
-            throw ConfigError(flag: "tokens", value: String(config.defaultTokens), expected: "at most --max-tokens (\(config.maxTokens))")
+            throw ConfigError(
+                flag: "tokens", value: String(config.defaultTokens),
+                expected: "at most --max-tokens (\(config.maxTokens))")
         }
         return config
     }
@@ -178,14 +226,32 @@ public struct ServerConfig: Sendable, Equatable {
 
     private static func integer(_ v: String, _ flag: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int {
         guard let i = Int(v), range.contains(i) else {
-            throw ConfigError(flag: flag, value: v, expected: "an integer from \(range.lowerBound) to \(range.upperBound)")
+            throw ConfigError(
+                flag: flag, value: v, expected: "an integer from \(range.lowerBound) to \(range.upperBound)")
         }
         return i
     }
 
-    private static func number(_ v: String, _ flag: String, _ range: ClosedRange<Double>) throws(ConfigError) -> Double {
+    private static func number(_ v: String, _ flag: String, _ range: ClosedRange<Double>) throws(ConfigError) -> Double
+    {
         guard let d = Double(v), d.isFinite, range.contains(d) else {
-            throw ConfigError(flag: flag, value: v, expected: "a number from \(format(range.lowerBound)) to \(format(range.upperBound))")
+            throw ConfigError(
+                flag: flag, value: v,
+                expected: "a number from \(format(range.lowerBound)) to \(format(range.upperBound))")
+        }
+        return d
+    }
+
+    /// Seconds, from DurationText's forms: "30" (seconds), "30s", "500ms", "2m".
+    private static func duration(
+        _ v: String, _ flag: String,
+        _ range: ClosedRange<Double>
+    ) throws(ConfigError) -> Double {
+        guard let d = DurationText.seconds(v), range.contains(d) else {
+            let (low, high) = (format(range.lowerBound), format(range.upperBound))
+            throw ConfigError(
+                flag: flag, value: v,
+                expected: "a duration from \(low)s to \(high)s, such as 30, 30s or 500ms")
         }
         return d
     }

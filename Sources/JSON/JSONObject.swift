@@ -30,8 +30,11 @@ public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertibl
 
 /// A JSON object held by jansson: parse one from bytes, read its fields, or build
 /// one and serialize it. Keys keep their insertion order (jansson ≥ 2.8).
-public final class JSONObject: @unchecked Sendable {
-    // Not shared between threads after construction; @unchecked because json_t* is not Sendable.
+///
+/// Not `Sendable`: it is mutable, and objects taken from one parsed tree share its
+/// nodes. To hand one to another task, send it (`sending`) from a region nothing else
+/// keeps: a fresh parse, or `copy()`.
+public final class JSONObject {
     private let root: UnsafeMutablePointer<json_t>
 
     /// An empty object, to build.
@@ -60,9 +63,8 @@ public final class JSONObject: @unchecked Sendable {
 
     public convenience init(parsing bytes: some Collection<UInt8>) throws(JSONParseError) {
         let array = Array(bytes)
-        var result: Result<JSONObject, JSONParseError>!
-        array.withUnsafeBytes { raw in
-            result = Result { () throws(JSONParseError) in try JSONObject(parsing: raw) }
+        let result = array.withUnsafeBytes { raw in
+            Result { () throws(JSONParseError) in try JSONObject(parsing: raw) }
         }
         self.init(taking: try result.get())
     }
@@ -74,6 +76,15 @@ public final class JSONObject: @unchecked Sendable {
     /// Shares a child object of a parsed tree (reference counted by jansson).
     private init(retaining child: UnsafeMutablePointer<json_t>) {
         root = json_incref(child)
+    }
+
+    /// A deep copy that shares nothing with this object, so it can be sent to another task.
+    public func copy() -> sending JSONObject {
+        // Through bytes, which are Sendable, so the compiler sees that the copy shares
+        // nothing (json_deep_copy's pointer would count as part of this object).
+        do { return try JSONObject(parsing: serialized()) } catch {
+            preconditionFailure("jansson cannot read its own output: \(error)")
+        }
     }
 
     /// The object at `key`, or nil when it is missing or not an object.
@@ -137,9 +148,10 @@ public final class JSONObject: @unchecked Sendable {
         case .integer(let i): encoded = json_integer(json_int_t(i))
         case .real(let d): encoded = d.isFinite ? json_real(d) : json_null()
         case .string(let s):
-            encoded = s.utf8.withContiguousStorageIfAvailable { buf in
-                buf.withMemoryRebound(to: CChar.self) { json_stringn_nocheck($0.baseAddress, $0.count) }
-            } ?? json_string_nocheck(s)
+            encoded =
+                s.utf8.withContiguousStorageIfAvailable { buf in
+                    buf.withMemoryRebound(to: CChar.self) { json_stringn_nocheck($0.baseAddress, $0.count) }
+                } ?? json_string_nocheck(s)
         }
         json_object_set_new(root, key, encoded)
     }
@@ -188,10 +200,15 @@ public final class JSONObject: @unchecked Sendable {
         case JSON_STRING:
             let length = json_string_length(value)
             guard let chars = json_string_value(value) else { return .string("") }
-            return .string(chars.withMemoryRebound(to: UInt8.self, capacity: length) {
-                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-            })
+            return .string(
+                chars.withMemoryRebound(to: UInt8.self, capacity: length) {
+                    String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+                })
         default: return .nested
         }
     }
 }
+
+// Not Sendable on purpose (see the type's comment); this keeps any module from declaring it.
+@available(*, unavailable)
+extension JSONObject: Sendable {}

@@ -10,7 +10,9 @@ public enum JSONText {
             out.append(contentsOf: "null".utf8)
             return
         }
-        let plain = value.utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 < 0x7F }
+        let plain = value.utf8.allSatisfy {
+            $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 < 0x7F
+        }
         if plain {
             out.append(UInt8(ascii: "\""))
             out.append(contentsOf: value.utf8)

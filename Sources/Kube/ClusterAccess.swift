@@ -16,8 +16,10 @@ public struct ClusterAccess: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(server) (\(source), namespace \(namespace))" }
 
     /// The pod's own service account, when running in a cluster without a kubeconfig.
-    public static func inCluster(environment: [String: String],
-                                 directory: String = "/var/run/secrets/kubernetes.io/serviceaccount") throws(KubeConfigError) -> ClusterAccess {
+    public static func inCluster(
+        environment: [String: String],
+        directory: String = "/var/run/secrets/kubernetes.io/serviceaccount"
+    ) throws(KubeConfigError) -> ClusterAccess {
         guard let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty else {
             throw .invalid("not in a cluster: KUBERNETES_SERVICE_HOST is not set")
         }

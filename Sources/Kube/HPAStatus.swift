@@ -10,9 +10,10 @@ struct HPAStatus {
 
     /// The line's fields (no `ts` or `type`), also what decides if anything changed.
     func fields() -> JSONObject {
-        let f = ScalingLine.hpaFields(name: hpa.name, desired: hpa.int("status", "desiredReplicas"),
-                                      current: hpa.int("status", "currentReplicas") ?? 0,
-                                      min: hpa.int("spec", "minReplicas") ?? 1, max: hpa.int("spec", "maxReplicas") ?? 0)
+        let f = ScalingLine.hpaFields(
+            name: hpa.name, desired: hpa.int("status", "desiredReplicas"),
+            current: hpa.int("status", "currentReplicas") ?? 0,
+            min: hpa.int("spec", "minReplicas") ?? 1, max: hpa.int("spec", "maxReplicas") ?? 0)
         let metrics = self.metrics()
         if let cpu = metrics.first(where: { $0.string("name") == "cpu" }) {
             f.copy("current_utilization_pct", from: cpu)
@@ -24,14 +25,21 @@ struct HPAStatus {
             let prefix = "metric_" + Self.keyPart(name) + "_"
             for key in metric.keys where key != "name" { f.copy(key, from: metric, as: prefix + key) }
         }
-        for (type, key) in [("AbleToScale", "able_to_scale"), ("ScalingActive", "scaling_active"), ("ScalingLimited", "scaling_limited")] {
+        for (type, key) in [
+            ("AbleToScale", "able_to_scale"), ("ScalingActive", "scaling_active"),
+            ("ScalingLimited", "scaling_limited"),
+        ] {
             guard let condition = hpa.condition(type) else { continue }
             let status = condition.string("status") == "True"
             ScalingLine.setCondition(f, key, status: status, reason: condition.string("reason") ?? "")
             // Why scaling is not active is the one message worth a line (metrics missing).
-            if type == "ScalingActive" && !status { f.set(key + "_message", .string(condition.string("message") ?? "")) }
+            if type == "ScalingActive" && !status {
+                f.set(key + "_message", .string(condition.string("message") ?? ""))
+            }
         }
-        f.set("last_scale_time", hpa.string("status", "lastScaleTime").flatMap(KubeValues.time).map { .real($0) } ?? .null)
+        f.set(
+            "last_scale_time", hpa.string("status", "lastScaleTime").flatMap(KubeValues.time).map { .real($0) } ?? .null
+        )
         return f
     }
 
@@ -46,13 +54,20 @@ struct HPAStatus {
             let metric = JSONObject()
             metric.set("name", .string(name))
             metric.set("source", .string(type))
-            if let pct = spec.int(source, "target", "averageUtilization") { metric.set("target_utilization_pct", .integer(pct)) }
+            if let pct = spec.int(source, "target", "averageUtilization") {
+                metric.set("target_utilization_pct", .integer(pct))
+            }
             if let value = spec.string(source, "target", "averageValue") ?? spec.string(source, "target", "value") {
                 metric.set("target_value", .string(value))
             }
-            let now = current.first { $0.string("type") == type && ($0.string(source, "name") ?? $0.string(source, "metric", "name") ?? type) == name }
+            let now = current.first {
+                $0.string("type") == type
+                    && ($0.string(source, "name") ?? $0.string(source, "metric", "name") ?? type) == name
+            }
             if let now {
-                if let pct = now.int(source, "current", "averageUtilization") { metric.set("current_utilization_pct", .integer(pct)) }
+                if let pct = now.int(source, "current", "averageUtilization") {
+                    metric.set("current_utilization_pct", .integer(pct))
+                }
                 if let value = now.string(source, "current", "averageValue") ?? now.string(source, "current", "value") {
                     metric.set("current_value", .string(value))
                 }

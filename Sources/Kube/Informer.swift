@@ -2,8 +2,9 @@ import JSON
 import NIOCore
 
 /// What an informer saw: an object that appeared, changed or went, or a problem it
-/// is retrying after.
-public enum InformerEvent: Sendable {
+/// is retrying after. Not Sendable (it carries `JSONObject`s): the informer sends each
+/// one to its handler with copies of the objects it keeps.
+public enum InformerEvent {
     /// `old` nil: a new object; `new` nil: it went. `initial`: from the first list,
     /// i.e. what existed before the watch began.
     case changed(old: JSONObject?, new: JSONObject?, initial: Bool)
@@ -29,7 +30,7 @@ public struct Informer: Sendable {
         self.query = query
     }
 
-    public func run(_ onEvent: @Sendable (InformerEvent) async -> Void) async throws(KubeAPIError) {
+    public func run(_ onEvent: @Sendable (sending InformerEvent) async -> Void) async throws(KubeAPIError) {
         var state = WatchState()
         var known: [String: JSONObject] = [:]
         var initial = true
@@ -39,13 +40,15 @@ public struct Informer: Sendable {
             do {
                 switch state.next {
                 case .list:
-                    let (items, version) = try await client.list(path, query: query, deadline: .now() + .seconds(requestSeconds))
+                    let (items, version) = try await client.list(
+                        path, query: query, deadline: .now() + .seconds(requestSeconds))
                     state.listed(items, resourceVersion: version)
                     await Self.reconcile(items, with: &known, initial: initial, onEvent)
                     initial = false
                 case .watch(let version):
                     let deadline = NIODeadline.now() + .seconds(300 + requestSeconds)
-                    try await client.watch(path, query: query, resourceVersion: version, deadline: deadline) { event throws(KubeAPIError) in
+                    try await client.watch(path, query: query, resourceVersion: version, deadline: deadline) {
+                        event throws(KubeAPIError) in
                         switch state.apply(event) {
                         case .none: return true
                         case .refused(let code, let message): throw KubeAPIError.refused(code: code, message: message)
@@ -77,30 +80,43 @@ public struct Informer: Sendable {
 
     /// After a list: every item as changed (the caller keeps only real changes), and
     /// what is no longer there as gone.
-    static func reconcile(_ items: [JSONObject], with known: inout [String: JSONObject], initial: Bool,
-                          _ onEvent: @Sendable (InformerEvent) async -> Void) async {
+    static func reconcile(
+        _ items: [JSONObject], with known: inout [String: JSONObject], initial: Bool,
+        _ onEvent: @Sendable (sending InformerEvent) async -> Void
+    ) async {
         var listed = Set<String>()
         for item in items {
             listed.insert(item.name)
             let old = known.updateValue(item, forKey: item.name)
-            await onEvent(.changed(old: old, new: item, initial: initial))
+            await onEvent(copies(old: old, new: item, initial: initial))
         }
         for (name, old) in known where !listed.contains(name) {
             known[name] = nil
-            await onEvent(.changed(old: old, new: nil, initial: false))
+            await onEvent(copies(old: old, new: nil, initial: false))
         }
     }
 
-    static func deliver(_ event: WatchEvent, to known: inout [String: JSONObject], _ onEvent: @Sendable (InformerEvent) async -> Void) async {
+    static func deliver(
+        _ event: WatchEvent, to known: inout [String: JSONObject],
+        _ onEvent: @Sendable (sending InformerEvent) async -> Void
+    ) async {
         switch event {
         case .added(let object), .modified(let object):
             let old = known.updateValue(object, forKey: object.name)
-            await onEvent(.changed(old: old, new: object, initial: false))
+            await onEvent(copies(old: old, new: object, initial: false))
         case .deleted(let object):
             let old = known.removeValue(forKey: object.name)
-            await onEvent(.changed(old: old ?? object, new: nil, initial: false))
+            await onEvent(copies(old: old ?? object, new: nil, initial: false))
         case .bookmark, .error:
             break
         }
+    }
+
+    /// A change for the handler, with copies of the objects: the informer keeps its own.
+    static func copies(old: JSONObject?, new: JSONObject?, initial: Bool) -> sending InformerEvent {
+        var (sentOld, sentNew): (JSONObject?, JSONObject?) = (nil, nil)
+        if let old { sentOld = old.copy() }
+        if let new { sentNew = new.copy() }
+        return .changed(old: sentOld, new: sentNew, initial: initial)
     }
 }

@@ -41,7 +41,9 @@ public final class KubeClient: Sendable {
     }
 
     /// LIST: the items and the list's resourceVersion.
-    public func list(_ path: String, query: [(String, String)], deadline: NIODeadline) async throws(KubeAPIError) -> (items: [JSONObject], resourceVersion: String) {
+    public func list(
+        _ path: String, query: [(String, String)], deadline: NIODeadline
+    ) async throws(KubeAPIError) -> (items: [JSONObject], resourceVersion: String) {
         let (status, body) = try await fetch(path, query: query, deadline: deadline)
         guard status == 200 else { throw Self.statusError(status, body) }
         guard let object = try? JSONObject(parsing: body) else { throw .protocolError("list response is not JSON") }
@@ -50,10 +52,15 @@ public final class KubeClient: Sendable {
 
     /// WATCH from `resourceVersion`; calls `onEvent` per event until the server ends the
     /// stream (its timeoutSeconds), the connection drops, or `onEvent` returns false.
-    public func watch(_ path: String, query: [(String, String)], resourceVersion: String, deadline: NIODeadline,
-                      onEvent: (WatchEvent) async throws(KubeAPIError) -> Bool) async throws(KubeAPIError) {
-        let watchQuery = query + [("watch", "1"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true"),
-                                  ("timeoutSeconds", "300")]
+    public func watch(
+        _ path: String, query: [(String, String)], resourceVersion: String, deadline: NIODeadline,
+        onEvent: (WatchEvent) async throws(KubeAPIError) -> Bool
+    ) async throws(KubeAPIError) {
+        let watchQuery =
+            query + [
+                ("watch", "1"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true"),
+                ("timeoutSeconds", "300"),
+            ]
         var response: HTTPClientResponse
         var attempt = 0
         while true {
@@ -93,7 +100,9 @@ public final class KubeClient: Sendable {
     }
 
     /// GET a path; the status and body bytes.
-    func fetch(_ path: String, query: [(String, String)], deadline: NIODeadline) async throws(KubeAPIError) -> (Int, [UInt8]) {
+    func fetch(
+        _ path: String, query: [(String, String)], deadline: NIODeadline
+    ) async throws(KubeAPIError) -> (Int, [UInt8]) {
         for attempt in 0..<2 {
             do {
                 let response = try await http.execute(try await request(path, query: query), deadline: deadline)
@@ -135,7 +144,9 @@ public final class KubeClient: Sendable {
             guard let text = SmallFile.readText(path) else { throw .transport("cannot read token file \(path)") }
             return trimmed(text)
         case .exec(let exec):
-            if let cached = credentialCache.withLockedValue({ $0 }), cached.expires.map({ $0 > Date() }) ?? true { return cached.token }
+            if let cached = credentialCache.withLockedValue({ $0 }), cached.expires.map({ $0 > Date() }) ?? true {
+                return cached.token
+            }
             let credential = try await ExecCredential.run(exec)
             credentialCache.withLockedValue { $0 = credential }
             return credential.token
@@ -157,8 +168,10 @@ public final class KubeClient: Sendable {
         var out = ""
         for byte in s.utf8 {
             switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"), UInt8(ascii: ":"):
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"),
+                UInt8(ascii: ":"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 let hex = Array("0123456789ABCDEF".utf8)
@@ -180,20 +193,32 @@ enum ExecCredential {
         let expires: Date?
     }
 
+    /// What a plugin reads from KUBERNETES_EXEC_INFO; the kubeconfig's apiVersion escaped as JSON.
+    static func execInfo(apiVersion: String) -> String {
+        let spec = JSONObject()
+        spec.set("interactive", .bool(false))
+        let info = JSONObject()
+        info.set("apiVersion", .string(apiVersion))
+        info.set("kind", .string("ExecCredential"))
+        info.set("spec", object: spec)
+        return String(decoding: info.serialized(), as: UTF8.self)
+    }
+
     static func run(_ exec: Kubeconfig.ExecConfig) async throws(KubeAPIError) -> Result {
         var overrides: [Environment.Key: String?] = [:]
         for variable in exec.env ?? [] { overrides[Environment.Key(stringLiteral: variable.name)] = variable.value }
         let apiVersion = exec.apiVersion ?? "client.authentication.k8s.io/v1"
-        overrides["KUBERNETES_EXEC_INFO"] = #"{"apiVersion":"\#(apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
+        overrides["KUBERNETES_EXEC_INFO"] = execInfo(apiVersion: apiVersion)
         let executable: Executable = exec.command.contains("/") ? .path(FilePath(exec.command)) : .name(exec.command)
         let status: TerminationStatus
         let output: [UInt8]
         do {
             // The plugin's own messages (a login prompt's reason) go to our stderr, as with kubectl.
-            let result = try await Subprocess.run(executable, arguments: Arguments(exec.args ?? []),
-                                                  environment: .inherit.updating(overrides),
-                                                  output: .bytes(limit: 1 << 20),
-                                                  error: .fileDescriptor(.standardError, closeAfterSpawningProcess: false))
+            let result = try await Subprocess.run(
+                executable, arguments: Arguments(exec.args ?? []),
+                environment: .inherit.updating(overrides),
+                output: .bytes(limit: 1 << 20),
+                error: .fileDescriptor(.standardError, closeAfterSpawningProcess: false))
             status = result.terminationStatus
             output = result.standardOutput
         } catch {
@@ -202,7 +227,9 @@ enum ExecCredential {
         guard status.isSuccess else {
             throw .transport("exec credential plugin \(exec.command) exited with \(status)")
         }
-        guard let object = try? JSONObject(parsing: output), let token = object.string("status", "token"), !token.isEmpty else {
+        guard let object = try? JSONObject(parsing: output), let token = object.string("status", "token"),
+            !token.isEmpty
+        else {
             throw .transport("exec credential plugin \(exec.command) printed no ExecCredential with status.token")
         }
         let expires = object.string("status", "expirationTimestamp").flatMap { try? Date($0, strategy: .iso8601) }

@@ -3,7 +3,9 @@ public enum KubeConfigError: Error, Equatable, Sendable, CustomStringConvertible
     case invalid(String)
 
     public var description: String {
-        switch self { case .invalid(let m): m }
+        switch self {
+        case .invalid(let m): m
+        }
     }
 
 }

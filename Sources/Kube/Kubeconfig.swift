@@ -81,7 +81,8 @@ public struct Kubeconfig: Sendable, Equatable {
                 clientCertificateData: body["client-certificate-data"]?.string,
                 clientKey: absolute(body["client-key"]?.string), clientKeyData: body["client-key-data"]?.string,
                 token: body["token"]?.string, tokenFile: absolute(body["tokenFile"]?.string),
-                exec: try body["exec"].flatMap { node throws(KubeConfigError) in try Self.exec(node, user: name) }.map { exec in
+                exec: try body["exec"].flatMap { node throws(KubeConfigError) in try Self.exec(node, user: name) }.map {
+                    exec in
                     // A command path with a slash is relative to the file, as kubectl reads it.
                     var exec = exec
                     if exec.command.contains("/") { exec.command = absolute(exec.command) ?? exec.command }
@@ -91,7 +92,8 @@ public struct Kubeconfig: Sendable, Equatable {
         for entry in try Self.list(root, "contexts") {
             let (name, body) = try Self.named(entry, "context", in: "contexts")
             guard config.contexts[name] == nil else { continue }
-            config.contexts[name] = Context(cluster: body["cluster"]?.string, user: body["user"]?.string, namespace: body["namespace"]?.string)
+            config.contexts[name] = Context(
+                cluster: body["cluster"]?.string, user: body["user"]?.string, namespace: body["namespace"]?.string)
         }
         config.currentContext = root["current-context"]?.string.flatMap { $0.isEmpty ? nil : $0 }
         return config
@@ -104,26 +106,37 @@ public struct Kubeconfig: Sendable, Equatable {
     }
 
     private static func name(_ entry: YAMLNode, in list: String) throws(KubeConfigError) -> String {
-        guard let name = entry["name"]?.string else { throw .invalid("not a kubeconfig: an entry of \(list) has no name") }
+        guard let name = entry["name"]?.string else {
+            throw .invalid("not a kubeconfig: an entry of \(list) has no name")
+        }
         return name
     }
 
-    private static func named(_ entry: YAMLNode, _ key: String, in list: String) throws(KubeConfigError) -> (String, YAMLNode) {
+    private static func named(
+        _ entry: YAMLNode, _ key: String, in list: String
+    ) throws(KubeConfigError) -> (String, YAMLNode) {
         let name = try name(entry, in: list)
-        guard let body = entry[key], case .mapping = body else { throw .invalid("\(list) entry \"\(name)\" has no \(key)") }
+        guard let body = entry[key], case .mapping = body else {
+            throw .invalid("\(list) entry \"\(name)\" has no \(key)")
+        }
         return (name, body)
     }
 
     private static func exec(_ node: YAMLNode, user: String) throws(KubeConfigError) -> ExecConfig? {
         if node.isNull { return nil }
-        guard let command = node["command"]?.string, !command.isEmpty else { throw .invalid("user \"\(user)\": exec has no command") }
+        guard let command = node["command"]?.string, !command.isEmpty else {
+            throw .invalid("user \"\(user)\": exec has no command")
+        }
         var env: [ExecConfig.EnvVar] = []
         for variable in node["env"]?.items ?? [] {
-            guard let name = variable["name"]?.string else { throw .invalid("user \"\(user)\": an exec env entry has no name") }
+            guard let name = variable["name"]?.string else {
+                throw .invalid("user \"\(user)\": an exec env entry has no name")
+            }
             env.append(.init(name: name, value: variable["value"]?.string ?? ""))
         }
-        return ExecConfig(command: command, args: node["args"].map { $0.items.compactMap(\.string) },
-                          env: env.isEmpty ? nil : env, apiVersion: node["apiVersion"]?.string)
+        return ExecConfig(
+            command: command, args: node["args"].map { $0.items.compactMap(\.string) },
+            env: env.isEmpty ? nil : env, apiVersion: node["apiVersion"]?.string)
     }
 
     /// kubectl's merge of $KUBECONFIG files: the first file to define a name, or to set
@@ -146,7 +159,8 @@ public struct Kubeconfig: Sendable, Equatable {
         }
         guard let context = contexts[contextName] else {
             let known = contexts.keys.sorted().joined(separator: ", ")
-            throw .invalid("context \"\(contextName)\" not found in kubeconfig (known: \(known.isEmpty ? "none" : known))")
+            throw .invalid(
+                "context \"\(contextName)\" not found in kubeconfig (known: \(known.isEmpty ? "none" : known))")
         }
         guard let clusterName = context.cluster, !clusterName.isEmpty else {
             throw .invalid("context \"\(contextName)\" names no cluster")
@@ -169,9 +183,12 @@ public struct Kubeconfig: Sendable, Equatable {
         return ClusterAccess(
             server: server,
             namespace: context.namespace.flatMap { $0.isEmpty ? nil : $0 } ?? "default",
-            caPEM: try Self.material(data: cluster.certificateAuthorityData, file: cluster.certificateAuthority, what: "certificate-authority"),
+            caPEM: try Self.material(
+                data: cluster.certificateAuthorityData, file: cluster.certificateAuthority,
+                what: "certificate-authority"),
             insecureSkipTLSVerify: cluster.insecureSkipTLSVerify ?? false,
-            clientCertificatePEM: try Self.material(data: user.clientCertificateData, file: user.clientCertificate, what: "client-certificate"),
+            clientCertificatePEM: try Self.material(
+                data: user.clientCertificateData, file: user.clientCertificate, what: "client-certificate"),
             clientKeyPEM: try Self.material(data: user.clientKeyData, file: user.clientKey, what: "client-key"),
             credential: credential,
             source: "context \(contextName)")

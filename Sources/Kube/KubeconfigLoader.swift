@@ -5,8 +5,10 @@ import YAMLTree
 /// Finds the configuration as kubectl does: --kubeconfig, else the $KUBECONFIG list
 /// (merged), else ~/.kube/config, else the in-cluster service account.
 public enum KubeconfigLoader {
-    public static func load(flag: String?, context: String?, environment: [String: String],
-                            serviceAccountDirectory: String = "/var/run/secrets/kubernetes.io/serviceaccount") throws(KubeConfigError) -> ClusterAccess {
+    public static func load(
+        flag: String?, context: String?, environment: [String: String],
+        serviceAccountDirectory: String = "/var/run/secrets/kubernetes.io/serviceaccount"
+    ) throws(KubeConfigError) -> ClusterAccess {
         var paths: [String] = []
         if let flag, !flag.isEmpty {
             guard SmallFile.isFile(flag) else {
@@ -23,7 +25,9 @@ public enum KubeconfigLoader {
             if environment["KUBERNETES_SERVICE_HOST"] != nil {
                 return try ClusterAccess.inCluster(environment: environment, directory: serviceAccountDirectory)
             }
-            throw .invalid("no kubeconfig: set --kubeconfig or KUBECONFIG, or create ~/.kube/config (kind create cluster writes one)")
+            throw .invalid(
+                "no kubeconfig: set --kubeconfig or KUBECONFIG, or create ~/.kube/config (kind create cluster writes one)"
+            )
         }
         var configs: [Kubeconfig] = []
         for path in paths {
@@ -42,6 +46,7 @@ public enum KubeconfigLoader {
 /// `text` without leading and trailing whitespace (a token or namespace file's newline).
 func trimmed(_ text: String) -> String {
     let isSpace: (Character) -> Bool = { $0.isWhitespace }
-    guard let first = text.firstIndex(where: { !isSpace($0) }), let last = text.lastIndex(where: { !isSpace($0) }) else { return "" }
+    guard let first = text.firstIndex(where: { !isSpace($0) }), let last = text.lastIndex(where: { !isSpace($0) })
+    else { return "" }
     return String(text[first...last])
 }

@@ -16,13 +16,19 @@ public enum RolloutStatus {
         let replicas = d.int("status", "replicas") ?? 0
         let available = d.int("status", "availableReplicas") ?? 0
         if let wanted = d.int("spec", "replicas"), updated < wanted {
-            return .waiting("Waiting for deployment \"\(name)\" rollout to finish: \(updated) out of \(wanted) new replicas have been updated...")
+            return .waiting(
+                "Waiting for deployment \"\(name)\" rollout to finish: \(updated) out of \(wanted) new replicas have been updated..."
+            )
         }
         if replicas > updated {
-            return .waiting("Waiting for deployment \"\(name)\" rollout to finish: \(replicas - updated) old replicas are pending termination...")
+            return .waiting(
+                "Waiting for deployment \"\(name)\" rollout to finish: \(replicas - updated) old replicas are pending termination..."
+            )
         }
         if available < updated {
-            return .waiting("Waiting for deployment \"\(name)\" rollout to finish: \(available) of \(updated) updated replicas are available...")
+            return .waiting(
+                "Waiting for deployment \"\(name)\" rollout to finish: \(available) of \(updated) updated replicas are available..."
+            )
         }
         return .done("deployment \"\(name)\" successfully rolled out")
     }
@@ -30,7 +36,9 @@ public enum RolloutStatus {
     public static func daemonSet(_ d: JSONObject) -> Readiness {
         let name = d.name
         let strategy = d.string("spec", "updateStrategy", "type") ?? "RollingUpdate"
-        guard strategy == "RollingUpdate" else { return .failed("rollout status is only available for RollingUpdate strategy type") }
+        guard strategy == "RollingUpdate" else {
+            return .failed("rollout status is only available for RollingUpdate strategy type")
+        }
         let generation = d.int("metadata", "generation") ?? 0
         let observed = d.int("status", "observedGeneration") ?? 0
         guard generation <= observed else { return .waiting("Waiting for daemon set spec update to be observed...") }
@@ -38,38 +46,53 @@ public enum RolloutStatus {
         let desired = d.int("status", "desiredNumberScheduled") ?? 0
         let available = d.int("status", "numberAvailable") ?? 0
         if updated < desired {
-            return .waiting("Waiting for daemon set \"\(name)\" rollout to finish: \(updated) out of \(desired) new pods have been updated...")
+            return .waiting(
+                "Waiting for daemon set \"\(name)\" rollout to finish: \(updated) out of \(desired) new pods have been updated..."
+            )
         }
         if available < desired {
-            return .waiting("Waiting for daemon set \"\(name)\" rollout to finish: \(available) of \(desired) updated pods are available...")
+            return .waiting(
+                "Waiting for daemon set \"\(name)\" rollout to finish: \(available) of \(desired) updated pods are available..."
+            )
         }
         return .done("daemon set \"\(name)\" successfully rolled out")
     }
 
     public static func statefulSet(_ s: JSONObject) -> Readiness {
         let strategy = s.string("spec", "updateStrategy", "type") ?? "RollingUpdate"
-        guard strategy == "RollingUpdate" else { return .failed("rollout status is only available for RollingUpdate strategy type") }
+        guard strategy == "RollingUpdate" else {
+            return .failed("rollout status is only available for RollingUpdate strategy type")
+        }
         let generation = s.int("metadata", "generation") ?? 0
         let observed = s.int("status", "observedGeneration") ?? 0
-        if observed == 0 || generation > observed { return .waiting("Waiting for statefulset spec update to be observed...") }
+        if observed == 0 || generation > observed {
+            return .waiting("Waiting for statefulset spec update to be observed...")
+        }
         let ready = s.int("status", "readyReplicas") ?? 0
         let updated = s.int("status", "updatedReplicas") ?? 0
         if let wanted = s.int("spec", "replicas"), ready < wanted {
             return .waiting("Waiting for \(wanted - ready) pods to be ready...")
         }
         if s.object("spec")?.object("updateStrategy")?.object("rollingUpdate") != nil {
-            if let wanted = s.int("spec", "replicas"), let partition = s.int("spec", "updateStrategy", "rollingUpdate", "partition"),
-               updated < wanted - partition {
-                return .waiting("Waiting for partitioned roll out to finish: \(updated) out of \(wanted - partition) new pods have been updated...")
+            if let wanted = s.int("spec", "replicas"),
+                let partition = s.int("spec", "updateStrategy", "rollingUpdate", "partition"),
+                updated < wanted - partition
+            {
+                return .waiting(
+                    "Waiting for partitioned roll out to finish: \(updated) out of \(wanted - partition) new pods have been updated..."
+                )
             }
             return .done("partitioned roll out complete: \(updated) new pods have been updated...")
         }
         let updateRevision = s.string("status", "updateRevision") ?? ""
         let currentRevision = s.string("status", "currentRevision") ?? ""
         if updateRevision != currentRevision {
-            return .waiting("waiting for statefulset rolling update to complete \(updated) pods at revision \(updateRevision)...")
+            return .waiting(
+                "waiting for statefulset rolling update to complete \(updated) pods at revision \(updateRevision)...")
         }
-        return .done("statefulset rolling update complete \(s.int("status", "currentReplicas") ?? 0) pods at revision \(currentRevision)...")
+        return .done(
+            "statefulset rolling update complete \(s.int("status", "currentReplicas") ?? 0) pods at revision \(currentRevision)..."
+        )
     }
 }
 
@@ -81,10 +104,13 @@ public enum ObjectStatus {
     public static func hpa(_ h: JSONObject) -> Readiness {
         let name = h.name
         let wanted = h.object("spec")?.objects("metrics").compactMap { $0.string("type") } ?? []
-        let current = h.object("status")?.objects("currentMetrics").compactMap { $0.string("type") }.filter { !$0.isEmpty } ?? []
+        let current =
+            h.object("status")?.objects("currentMetrics").compactMap { $0.string("type") }.filter { !$0.isEmpty } ?? []
         let active = h.condition("ScalingActive")
         guard active?.string("status") == "True" else {
-            let why = active.map { "\($0.string("reason") ?? ""): \($0.string("message") ?? "")" } ?? "ScalingActive not reported yet"
+            let why =
+                active.map { "\($0.string("reason") ?? ""): \($0.string("message") ?? "")" }
+                ?? "ScalingActive not reported yet"
             return .waiting("hpa \"\(name)\" has no metrics yet (\(why))")
         }
         if current.count < max(wanted.count, 1) {
@@ -100,7 +126,8 @@ public enum ObjectStatus {
         var notReady = 0
         for slice in slices {
             for endpoint in slice.objects("endpoints") {
-                let key = endpoint.string("targetRef", "name") ?? (endpoint.keys.joined() + String(ready.count + notReady))
+                let key =
+                    endpoint.string("targetRef", "name") ?? (endpoint.keys.joined() + String(ready.count + notReady))
                 if case .bool(false) = endpoint[["conditions", "ready"]] { notReady += 1 } else { ready.insert(key) }
             }
         }
@@ -114,7 +141,9 @@ public enum ObjectStatus {
         let name = p.name
         switch p.string("status", "phase") {
         case "Succeeded": return .done("pod \"\(name)\" succeeded")
-        case "Failed": return .failed("pod \"\(name)\" failed: \(p.string("status", "reason") ?? p.string("status", "message") ?? "")")
+        case "Failed":
+            return .failed(
+                "pod \"\(name)\" failed: \(p.string("status", "reason") ?? p.string("status", "message") ?? "")")
         default: break
         }
         if p.condition("Ready")?.string("status") == "True" { return .done("pod \"\(name)\" is ready") }
@@ -149,14 +178,20 @@ public struct PodProblem: Equatable, Sendable {
         for pod in pods {
             let name = pod.name
             if let scheduled = pod.condition("PodScheduled"), scheduled.string("status") == "False",
-               scheduled.string("reason") == "Unschedulable" {
-                problems.append(PodProblem(pod: name, reason: "Unschedulable", message: scheduled.string("message") ?? ""))
+                scheduled.string("reason") == "Unschedulable"
+            {
+                problems.append(
+                    PodProblem(pod: name, reason: "Unschedulable", message: scheduled.string("message") ?? ""))
                 continue
             }
-            let statuses = (pod.object("status")?.objects("initContainerStatuses") ?? []) + (pod.object("status")?.objects("containerStatuses") ?? [])
+            let statuses =
+                (pod.object("status")?.objects("initContainerStatuses") ?? [])
+                + (pod.object("status")?.objects("containerStatuses") ?? [])
             for status in statuses {
                 if let reason = status.string("state", "waiting", "reason"), stuckReasons.contains(reason) {
-                    problems.append(PodProblem(pod: name, reason: reason, message: status.string("state", "waiting", "message") ?? ""))
+                    problems.append(
+                        PodProblem(
+                            pod: name, reason: reason, message: status.string("state", "waiting", "message") ?? ""))
                     break
                 }
             }

@@ -31,10 +31,11 @@ public struct ScalingLines {
         guard let new else { return [] }
         // The API server leaves out counts that are zero.
         func count(_ path: String) -> Int { new.int("status", path) ?? 0 }
-        let fields = ScalingLine.deploymentFields(name: new.name, specReplicas: new.int("spec", "replicas") ?? 1,
-                                                  replicas: count("replicas"), updated: count("updatedReplicas"),
-                                                  ready: count("readyReplicas"), available: count("availableReplicas"),
-                                                  terminating: count("terminatingReplicas"))
+        let fields = ScalingLine.deploymentFields(
+            name: new.name, specReplicas: new.int("spec", "replicas") ?? 1,
+            replicas: count("replicas"), updated: count("updatedReplicas"),
+            ready: count("readyReplicas"), available: count("availableReplicas"),
+            terminating: count("terminatingReplicas"))
         let key = fields.serialized()
         guard lastDeployment[new.name] != key else { return [] }
         lastDeployment[new.name] = key
@@ -59,7 +60,8 @@ public struct ScalingLines {
         }
         var now = Set(reached.stages.map(\.stage))
         if before.contains("ready") && !now.contains("ready") {
-            lines.append(ScalingLine.pod(new.name, event: "unready", at: reached.readyChanged, ts: ts, initial: initial))
+            lines.append(
+                ScalingLine.pod(new.name, event: "unready", at: reached.readyChanged, ts: ts, initial: initial))
         }
         now.formUnion(before.subtracting(["ready"]))  // a stage once reached stays reached, but Ready can come again
         podStages[new.name] = now
@@ -70,13 +72,17 @@ public struct ScalingLines {
     public mutating func podMetrics(_ items: [JSONObject], ts: Double) -> [JSONObject] {
         var lines: [JSONObject] = []
         for item in items {
-            guard let sample = item.string("timestamp").flatMap(KubeValues.time), sample > lastSample[item.name] ?? -1 else { continue }
+            guard let sample = item.string("timestamp").flatMap(KubeValues.time), sample > lastSample[item.name] ?? -1
+            else { continue }
             lastSample[item.name] = sample
             let containers = item.objects("containers")
             let cpu = containers.compactMap { $0.string("usage", "cpu").flatMap(KubeValues.quantity) }.reduce(0, +)
-            let memory = containers.compactMap { $0.string("usage", "memory").flatMap(KubeValues.quantity) }.reduce(0, +)
-            lines.append(ScalingLine.podMetrics(pod: item.name, sampleTs: sample, windowSeconds: item.string("window").flatMap(Self.seconds),
-                                                cpuMillicores: (cpu * 1e6).rounded() / 1e3, memoryBytes: Int(memory), ts: ts))
+            let memory = containers.compactMap { $0.string("usage", "memory").flatMap(KubeValues.quantity) }.reduce(
+                0, +)
+            lines.append(
+                ScalingLine.podMetrics(
+                    pod: item.name, sampleTs: sample, windowSeconds: item.string("window").flatMap(Self.seconds),
+                    cpuMillicores: (cpu * 1e6).rounded() / 1e3, memoryBytes: Int(memory), ts: ts))
         }
         return lines
     }
@@ -87,13 +93,15 @@ public struct ScalingLines {
     public mutating func event(_ new: JSONObject?, initial: Bool, ts: Double) -> [JSONObject] {
         guard let new else { return [] }
         let uid = new.string("metadata", "uid") ?? new.name
-        let key = Array("\(new.int("count") ?? 0) \(new.string("lastTimestamp") ?? "") \(new.string("message") ?? "")".utf8)
+        let key = Array(
+            "\(new.int("count") ?? 0) \(new.string("lastTimestamp") ?? "") \(new.string("message") ?? "")".utf8)
         guard lastEvent[uid] != key else { return [] }
         lastEvent[uid] = key
         guard !initial else { return [] }
         let message = new.string("message") ?? ""
-        let line = ScalingLine.hpaEvent(name: new.string("involvedObject", "name") ?? "", reason: new.string("reason") ?? "",
-                                        eventType: new.string("type") ?? "", message: message, newSize: Self.newSize(message), ts: ts)
+        let line = ScalingLine.hpaEvent(
+            name: new.string("involvedObject", "name") ?? "", reason: new.string("reason") ?? "",
+            eventType: new.string("type") ?? "", message: message, newSize: Self.newSize(message), ts: ts)
         if let count = new.int("count") { line.set("count", .integer(count)) }
         if let last = new.string("lastTimestamp").flatMap(KubeValues.time) { line.set("at", .real(last)) }
         return [line]

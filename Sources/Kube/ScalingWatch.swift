@@ -16,9 +16,11 @@ public actor ScalingWatch {
     private let clock: @Sendable () -> Double
 
     /// `target` is hpa/NAME or deployment/NAME.
-    public init(client: KubeClient, namespace: String, target: WaitTarget,
-                clock: @escaping @Sendable () -> Double = { CPUClock.wallSeconds() },
-                emit: @escaping @Sendable ([UInt8]) -> Void) {
+    public init(
+        client: KubeClient, namespace: String, target: WaitTarget,
+        clock: @escaping @Sendable () -> Double = { CPUClock.wallSeconds() },
+        emit: @escaping @Sendable ([UInt8]) -> Void
+    ) {
         self.client = client
         self.namespace = namespace
         self.target = target
@@ -34,13 +36,35 @@ public actor ScalingWatch {
         let selector = try await podSelector(of: deployment)
         let ns = namespace
         let sources: [(String, Informer, Feed)] = [
-            hpa.map { ("hpa", Informer(client: client, path: "/apis/autoscaling/v2/namespaces/\(ns)/horizontalpodautoscalers",
-                                         query: [("fieldSelector", "metadata.name=\($0)")]), .hpa) },
-            ("deployment", Informer(client: client, path: "/apis/apps/v1/namespaces/\(ns)/deployments",
-                                    query: [("fieldSelector", "metadata.name=\(deployment)")]), .deployment),
-            ("pods", Informer(client: client, path: "/api/v1/namespaces/\(ns)/pods", query: [("labelSelector", selector)]), .pod),
-            hpa.map { ("events", Informer(client: client, path: "/api/v1/namespaces/\(ns)/events",
-                                            query: [("fieldSelector", "involvedObject.kind=HorizontalPodAutoscaler,involvedObject.name=\($0)")]), .event) },
+            hpa.map {
+                (
+                    "hpa",
+                    Informer(
+                        client: client, path: "/apis/autoscaling/v2/namespaces/\(ns)/horizontalpodautoscalers",
+                        query: [("fieldSelector", "metadata.name=\($0)")]), .hpa
+                )
+            },
+            (
+                "deployment",
+                Informer(
+                    client: client, path: "/apis/apps/v1/namespaces/\(ns)/deployments",
+                    query: [("fieldSelector", "metadata.name=\(deployment)")]), .deployment
+            ),
+            (
+                "pods",
+                Informer(client: client, path: "/api/v1/namespaces/\(ns)/pods", query: [("labelSelector", selector)]),
+                .pod
+            ),
+            hpa.map {
+                (
+                    "events",
+                    Informer(
+                        client: client, path: "/api/v1/namespaces/\(ns)/events",
+                        query: [
+                            ("fieldSelector", "involvedObject.kind=HorizontalPodAutoscaler,involvedObject.name=\($0)")
+                        ]), .event
+                )
+            },
         ].compactMap { $0 }
         do {
             try await runAll(sources, selector: selector)
@@ -97,7 +121,8 @@ public actor ScalingWatch {
         while !Task.isCancelled {
             var pause = 15.0
             do {
-                let (items, _) = try await client.list(path, query: [("labelSelector", selector)], deadline: .now() + .seconds(30))
+                let (items, _) = try await client.list(
+                    path, query: [("labelSelector", selector)], deadline: .now() + .seconds(30))
                 let fresh = lines.podMetrics(items, ts: clock())
                 send(fresh)
                 let window = items.compactMap { $0.string("window").flatMap(ScalingLines.seconds) }.max() ?? 15
@@ -117,12 +142,18 @@ public actor ScalingWatch {
         while true {
             do throws(KubeAPIError) {
                 if target.kind == .hpa {
-                    let (items, _) = try await client.list(path, query: [("fieldSelector", "metadata.name=\(name)")], deadline: .now() + .seconds(30))
-                    if let hpa = items.first, let scaled = hpa.string("spec", "scaleTargetRef", "name") { return (name, scaled) }
+                    let (items, _) = try await client.list(
+                        path, query: [("fieldSelector", "metadata.name=\(name)")], deadline: .now() + .seconds(30))
+                    if let hpa = items.first, let scaled = hpa.string("spec", "scaleTargetRef", "name") {
+                        return (name, scaled)
+                    }
                     throw KubeAPIError.protocolError("no HorizontalPodAutoscaler \(name) in \(namespace) yet")
                 }
                 let (items, _) = try await client.list(path, query: [], deadline: .now() + .seconds(30))
-                let hpa = items.first { $0.string("spec", "scaleTargetRef", "kind") == "Deployment" && $0.string("spec", "scaleTargetRef", "name") == name }
+                let hpa = items.first {
+                    $0.string("spec", "scaleTargetRef", "kind") == "Deployment"
+                        && $0.string("spec", "scaleTargetRef", "name") == name
+                }
                 return (hpa?.name, name)
             } catch .refused(let code, let message) {
                 throw .refused(code: code, message: message)
@@ -139,7 +170,8 @@ public actor ScalingWatch {
         let path = "/apis/apps/v1/namespaces/\(namespace)/deployments"
         while true {
             do throws(KubeAPIError) {
-                let (items, _) = try await client.list(path, query: [("fieldSelector", "metadata.name=\(deployment)")], deadline: .now() + .seconds(30))
+                let (items, _) = try await client.list(
+                    path, query: [("fieldSelector", "metadata.name=\(deployment)")], deadline: .now() + .seconds(30))
                 if let object = items.first, let selector = TargetStatus.podSelector(of: object) { return selector }
                 throw KubeAPIError.protocolError("no Deployment \(deployment) in \(namespace) yet")
             } catch .refused(let code, let message) {

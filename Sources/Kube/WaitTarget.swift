@@ -33,7 +33,9 @@ public struct WaitTarget: Sendable, Equatable, CustomStringConvertible {
             throw .invalid("\(text): expected TYPE/NAME, e.g. deployment/dev-inference-sim")
         }
         guard let kind = aliases[parts[0].lowercased()] else {
-            throw .invalid("\(text): unknown type \(parts[0]); expected one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw .invalid(
+                "\(text): unknown type \(parts[0]); expected one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         return WaitTarget(kind: kind, name: parts[1])
     }
@@ -57,7 +59,10 @@ public struct WaitTarget: Sendable, Equatable, CustomStringConvertible {
         case .service:
             if condition == .deleted { return ("/api/v1/\(ns)/services", byName) }
             // Readiness of a Service is its endpoints: the EndpointSlices labelled with its name.
-            return ("/apis/discovery.k8s.io/v1/\(ns)/endpointslices", [("labelSelector", "kubernetes.io/service-name=\(name ?? "")")])
+            return (
+                "/apis/discovery.k8s.io/v1/\(ns)/endpointslices",
+                [("labelSelector", "kubernetes.io/service-name=\(name ?? "")")]
+            )
         }
     }
 }
@@ -71,13 +76,16 @@ public enum WaitCondition: String, CaseIterable, Sendable, Equatable {
 
 /// Where a target stands given the objects its watch has seen.
 public enum TargetStatus {
-    public static func evaluate(_ target: WaitTarget, objects: [String: JSONObject], condition: WaitCondition, minReady: Int) -> Readiness {
+    public static func evaluate(
+        _ target: WaitTarget, objects: [String: JSONObject], condition: WaitCondition, minReady: Int
+    ) -> Readiness {
         if condition == .deleted {
             if objects.isEmpty { return .done("\(target) is gone") }
             return .waiting("\(target) still exists (\(objects.count) object\(objects.count == 1 ? "" : "s"))")
         }
         if target.kind == .service {
-            return ObjectStatus.endpoints(service: target.name ?? "", slices: Array(objects.values), minimum: max(minReady, 1))
+            return ObjectStatus.endpoints(
+                service: target.name ?? "", slices: Array(objects.values), minimum: max(minReady, 1))
         }
         if target.kind == .pod, target.selector != nil {
             guard !objects.isEmpty else { return .waiting("no pods match \(target.selector ?? "") yet") }

@@ -75,7 +75,9 @@ public struct Waiter: Sendable {
         }
     }
 
-    private func wait(_ target: WaitTarget, deadline: NIODeadline, report: @escaping @Sendable (Update) -> Void) async -> TargetEnd? {
+    private func wait(
+        _ target: WaitTarget, deadline: NIODeadline, report: @escaping @Sendable (Update) -> Void
+    ) async -> TargetEnd? {
         var watch = TargetWatch(target: target, options: options, client: client, deadline: deadline, report: report)
         return await watch.run()
     }
@@ -92,7 +94,10 @@ public struct Waiter: Sendable {
         var last: (String, [PodProblem])?
         var lastPodCheck: ContinuousClock.Instant?
 
-        init(target: WaitTarget, options: Options, client: KubeClient, deadline: NIODeadline, report: @escaping @Sendable (Update) -> Void) {
+        init(
+            target: WaitTarget, options: Options, client: KubeClient, deadline: NIODeadline,
+            report: @escaping @Sendable (Update) -> Void
+        ) {
             self.target = target
             self.options = options
             self.client = client
@@ -126,9 +131,12 @@ public struct Waiter: Sendable {
         }
 
         /// One watch stream: the end it reached, or nil when it ended first (resume or relist).
-        mutating func watch(_ path: String, _ query: [(String, String)], from version: String) async throws(KubeAPIError) -> TargetEnd? {
+        mutating func watch(
+            _ path: String, _ query: [(String, String)], from version: String
+        ) async throws(KubeAPIError) -> TargetEnd? {
             var end: TargetEnd?
-            try await client.watch(path, query: query, resourceVersion: version, deadline: deadline) { event throws(KubeAPIError) in
+            try await client.watch(path, query: query, resourceVersion: version, deadline: deadline) {
+                event throws(KubeAPIError) in
                 switch state.apply(event) {
                 case .none: return true
                 case .relist: return false
@@ -143,20 +151,28 @@ public struct Waiter: Sendable {
 
         /// Evaluates and reports once per change; nil while still waiting.
         mutating func evaluate() async throws(KubeAPIError) -> TargetEnd? {
-            var readiness = TargetStatus.evaluate(target, objects: state.objects, condition: options.condition, minReady: options.minReady)
+            var readiness = TargetStatus.evaluate(
+                target, objects: state.objects, condition: options.condition, minReady: options.minReady)
             if case .waiting = readiness, options.failMissing, options.condition == .ready, target.name != nil,
-               target.kind != .service, state.objects.isEmpty {
+                target.kind != .service, state.objects.isEmpty
+            {
                 readiness = .failed("\(target) not found (--fail-missing)")
             }
             var problems: [PodProblem] = []
             if case .waiting = readiness, [.deployment, .statefulset, .daemonset].contains(target.kind),
-               let name = target.name, let object = state.objects[name], let selector = TargetStatus.podSelector(of: object),
-               lastPodCheck.map({ ContinuousClock.now - $0 > .seconds(1) }) ?? true {
+                let name = target.name, let object = state.objects[name],
+                let selector = TargetStatus.podSelector(of: object),
+                lastPodCheck.map({ ContinuousClock.now - $0 > .seconds(1) }) ?? true
+            {
                 lastPodCheck = .now
-                let pods = try await client.list("/api/v1/namespaces/\(options.namespace)/pods", query: [("labelSelector", selector)], deadline: deadline)
+                let pods = try await client.list(
+                    "/api/v1/namespaces/\(options.namespace)/pods", query: [("labelSelector", selector)],
+                    deadline: deadline)
                 problems = PodProblem.find(in: pods.items)
                 if options.failFast, let first = problems.first {
-                    readiness = .failed("pod \(first.pod): \(first.reason)\(first.message.isEmpty ? "" : ": \(first.message)") (--fail-fast)")
+                    readiness = .failed(
+                        "pod \(first.pod): \(first.reason)\(first.message.isEmpty ? "" : ": \(first.message)") (--fail-fast)"
+                    )
                 }
             } else if let last, case .waiting = readiness {
                 problems = last.1

@@ -1,7 +1,8 @@
 import JSON
 
-/// One event of a `?watch=1` stream (one JSON object per line).
-public enum WatchEvent: Sendable {
+/// One event of a `?watch=1` stream (one JSON object per line). Not Sendable, as the
+/// `JSONObject` it carries: it stays in the task that reads the stream.
+public enum WatchEvent {
     case added(JSONObject)
     case modified(JSONObject)
     case deleted(JSONObject)
@@ -13,7 +14,9 @@ public enum WatchEvent: Sendable {
     /// Parses one line of a watch stream.
     public static func parse(_ line: some Collection<UInt8>) throws(KubeAPIError) -> WatchEvent {
         let event: JSONObject
-        do { event = try JSONObject(parsing: line) } catch { throw .protocolError("watch event is not JSON: \(error.description)") }
+        do { event = try JSONObject(parsing: line) } catch {
+            throw .protocolError("watch event is not JSON: \(error.description)")
+        }
         guard case .string(let type) = event["type"], let object = event.object("object") else {
             throw .protocolError("watch event without type or object")
         }
@@ -23,7 +26,9 @@ public enum WatchEvent: Sendable {
         case "DELETED": return .deleted(object)
         case "BOOKMARK": return .bookmark(resourceVersion: object.string("metadata", "resourceVersion") ?? "")
         case "ERROR":
-            return .error(code: object.int("code") ?? 0, reason: object.string("reason") ?? "", message: object.string("message") ?? "")
+            return .error(
+                code: object.int("code") ?? 0, reason: object.string("reason") ?? "",
+                message: object.string("message") ?? "")
         default: throw .protocolError("unknown watch event type \(type)")
         }
     }
@@ -32,8 +37,8 @@ public enum WatchEvent: Sendable {
 /// The client side of list-then-watch for a set of objects (one by name, or those a
 /// selector matches), as a value-type state machine: what to ask the API server next,
 /// given what it has said. No I/O here, so the resume and relist rules are tested
-/// without a server.
-public struct WatchState: Sendable {
+/// without a server. Not Sendable: it keeps the objects, which stay in the watching task.
+public struct WatchState {
     /// The objects as last seen, by name.
     public private(set) var objects: [String: JSONObject] = [:]
     /// Where the next watch resumes from.
@@ -114,7 +119,10 @@ public enum KubeAPIError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .refused(let code, let message):
-            let what = code == 401 ? "the API server rejected our credentials (401 Unauthorized)" : "the API server forbids this (403 Forbidden)"
+            let what =
+                code == 401
+                ? "the API server rejected our credentials (401 Unauthorized)"
+                : "the API server forbids this (403 Forbidden)"
             return message.isEmpty ? what : "\(what): \(message)"
         case .protocolError(let m): return "unexpected answer from the API server: \(m)"
         case .transport(let m): return m

@@ -14,8 +14,8 @@ import Darwin
 /// (ENOSPC, EIO, EBADF, EFBIG …) is `.failed(errno)`; what could not be written is
 /// counted in lines. SIGPIPE must be ignored (`LineWriter.ignoreSIGPIPE()`).
 public final class BackgroundWriter: @unchecked Sendable {
-    // @unchecked: every mutable field is touched only with `mutex` held, except
-    // `thread`, which is set in init and read by finish().
+    // @unchecked: every mutable field is touched only with the pthread mutex `mutex` held,
+    // except `thread` and `started`, which are set in init and read by finish().
     public enum WhenFull: Sendable { case wait, drop }
 
     public enum State: Equatable, Sendable {
@@ -47,7 +47,9 @@ public final class BackgroundWriter: @unchecked Sendable {
     ///   - capacity: bytes held for the writer before `whenFull` applies.
     ///   - dropNotice: for `.drop`, the line(s) to write, once there is room again, saying
     ///     how many lines were dropped since the last notice.
-    public init(fd: Int32, capacity: Int = 16 << 20, whenFull: WhenFull, dropNotice: (@Sendable (Int) -> [UInt8])? = nil) {
+    public init(
+        fd: Int32, capacity: Int = 16 << 20, whenFull: WhenFull, dropNotice: (@Sendable (Int) -> [UInt8])? = nil
+    ) {
         self.fd = fd
         self.capacity = capacity
         self.whenFull = whenFull
@@ -58,11 +60,14 @@ public final class BackgroundWriter: @unchecked Sendable {
         pending.reserveCapacity(1 << 16)
         spare.reserveCapacity(1 << 16)
         let context = Unmanaged.passRetained(self).toOpaque()
-        started = pthread_create(&thread, nil, { context in
-            let writer = Unmanaged<BackgroundWriter>.fromOpaque(context!).takeRetainedValue()
-            writer.writeLoop()
-            return nil
-        }, context) == 0
+        started =
+            pthread_create(
+                &thread, nil,
+                { context in
+                    let writer = Unmanaged<BackgroundWriter>.fromOpaque(context!).takeRetainedValue()
+                    writer.writeLoop()
+                    return nil
+                }, context) == 0
         if !started {
             // No thread (out of resources): write on the caller's thread instead.
             Unmanaged<BackgroundWriter>.fromOpaque(context).release()

@@ -38,7 +38,9 @@ public enum SmallFile {
     /// (opening, writing, or the flush at close — where a full disk shows).
     public static func write(_ text: String, to path: String) -> Int32? {
         guard let file = fopen(path, "w") else { return errno }
-        let written = text.utf8CString.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count - 1, file) == $0.count - 1 }
+        let written = text.utf8CString.withUnsafeBufferPointer {
+            fwrite($0.baseAddress, 1, $0.count - 1, file) == $0.count - 1
+        }
         let writeError = written ? nil : errno
         let closed = fclose(file) == 0
         return writeError ?? (closed ? nil : errno)

@@ -24,7 +24,8 @@ public struct DurationRangeOption: ExpressibleByArgument, Sendable {
     public init?(argument: String) {
         let parts = argument.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count <= 2, let low = DurationText.seconds(parts[0]), let high = DurationText.seconds(parts.last!),
-              low >= 0, low <= high else { return nil }
+            low >= 0, low <= high
+        else { return nil }
         range = low...high
         text = argument
     }

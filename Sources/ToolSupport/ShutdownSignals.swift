@@ -21,9 +21,9 @@ public final class ShutdownSignals: Sendable {
     private let receivedCount = Atomic<Int>(0)
     /// When the first signal came (CLOCK_MONOTONIC ns; 0: none yet).
     private let firstNanos = Atomic<UInt64>(0)
-    nonisolated(unsafe) private var timer: DispatchSourceTimer?
-    /// Set once in `trap`, before the value is handed out; only cancelled after.
-    nonisolated(unsafe) private var sources: [DispatchSourceSignal] = []
+    /// The signal sources (set once in `trap`) and `wakeEvery`'s timer, to cancel: `cancel()`
+    /// and deinit may run on any thread.
+    private let dispatchSources = Mutex<(signals: [DispatchSourceSignal], timer: DispatchSourceTimer?)>(([], nil))
     private static let queue = DispatchQueue(label: "k8s-inference-sim.signals")
     /// Readable once per signal or `wake()`; read one byte each time.
     public let wakeFD: Int32
@@ -42,15 +42,19 @@ public final class ShutdownSignals: Sendable {
     }
 
     deinit {
-        timer?.cancel()
-        sources.forEach { $0.cancel() }
+        dispatchSources.withLock { made in
+            made.timer?.cancel()
+            made.signals.forEach { $0.cancel() }
+        }
         if wakeFD >= 0 { close(wakeFD); close(wakeWriteFD) }
     }
 
     /// Traps SIGINT and SIGTERM; `onSignal` runs on the signals' queue (not in a handler,
     /// not on a Swift concurrency thread) for each one, after it is counted and the wake
     /// pipe written. The trap is in place when this returns.
-    public static func trap(onSignal: @escaping @Sendable (ShutdownSignals, Int32) -> Void = { _, _ in }) async -> ShutdownSignals {
+    public static func trap(
+        onSignal: @escaping @Sendable (ShutdownSignals, Int32) -> Void = { _, _ in }
+    ) async -> ShutdownSignals {
         let signals = ShutdownSignals()
         let made = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
@@ -58,7 +62,8 @@ public final class ShutdownSignals: Sendable {
                 guard let signals else { return }
                 for _ in 0..<max(1, Int(source.data)) {
                     signals.received.withLock { $0.append(number) }
-                    _ = signals.firstNanos.compareExchange(expected: 0, desired: CPUClock.monotonicNanos(), ordering: .relaxed)
+                    _ = signals.firstNanos.compareExchange(
+                        expected: 0, desired: CPUClock.monotonicNanos(), ordering: .relaxed)
                     signals.receivedCount.add(1, ordering: .releasing)
                     signals.wake()
                     onSignal(signals, number)
@@ -66,8 +71,8 @@ public final class ShutdownSignals: Sendable {
             }
             return source
         }
-        signals.sources = made
         made.forEach { $0.resume() }
+        signals.dispatchSources.withLock { $0.signals = made }
         // The sources register on Dispatch's side: one round trip through their queue
         // before saying the trap is set.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in queue.async { done.resume() } }
@@ -125,14 +130,18 @@ public final class ShutdownSignals: Sendable {
         source.schedule(deadline: .now() + max(0, seconds - elapsed), repeating: 0.5)
         source.setEventHandler { [weak self] in self?.wake() }
         Self.queue.async { [weak self] in
-            guard let self, self.timer == nil else { return }
-            self.timer = source
-            source.resume()
+            guard let self else { return }
+            let first: Bool = self.dispatchSources.withLock { made in
+                guard made.timer == nil else { return false }
+                made.timer = source
+                return true
+            }
+            if first { source.resume() }
         }
     }
 
     /// Stops listening; later signals get the handling Dispatch left in place (ignored).
     public func cancel() {
-        sources.forEach { $0.cancel() }
+        dispatchSources.withLock { made in made.signals.forEach { $0.cancel() } }
     }
 }

@@ -11,7 +11,9 @@ import Darwin
 /// `--version` on stdout with status 0, usage errors on stderr with status 2
 /// (ArgumentParser's own default is 64), and `ExitCode` thrown by `run()` honoured.
 public enum ToolMain {
-    public static func main<Command: AsyncParsableCommand>(_ type: Command.Type, arguments: [String]? = nil) async -> Never {
+    public static func main<Command: AsyncParsableCommand>(
+        _ type: Command.Type, arguments: [String]? = nil
+    ) async -> Never {
         let name = type.configuration.commandName ?? "tool"
         var command: any AsyncParsableCommand
         do {

@@ -29,6 +29,7 @@ import Testing
         ("port", "70000"), ("port", "x"), ("work-ms", "-1"), ("work-ms", "nan"),
         ("tokens", "0"), ("max-tokens", "0"), ("jitter", "-0.1"), ("error-rate", "1.5"), ("workers", "-2"),
         ("max-queue", "-1"), ("max-body", "0"), ("idle-timeout", "0"), ("drain-seconds", "-5"),
+        ("idle-timeout", "abc"), ("drain-seconds", "10x"), ("max-connection-age", "2d"),
         ("log-level", "loud"), ("access-log", "maybe"), ("host", ""),
     ])
     func invalidFlagNamesTheSetting(flag: String, value: String) {
@@ -51,8 +52,20 @@ import Testing
         }
     }
 
+    /// The settings that are durations take a bare number of seconds or a unit, from a
+    /// flag or the environment alike.
+    @Test func durationsTakeUnits() throws {
+        let flags = ["idle-timeout": "500ms", "drain-seconds": "10s", "max-connection-age": "2m"]
+        let flagged = try ServerConfig.resolve(flags: flags, environment: [:])
+        #expect(flagged.idleTimeout == 0.5 && flagged.drainSeconds == 10 && flagged.maxConnectionAge == 120)
+        let bare = try ServerConfig.resolve(flags: ["idle-timeout": "45"], environment: ["INFER_DRAIN_SECONDS": "1.5s"])
+        #expect(bare.idleTimeout == 45 && bare.drainSeconds == 1.5)
+    }
+
     @Test func defaultTokensMustFitMaxTokens() {
-        #expect(throws: ConfigError.self) { try ServerConfig.resolve(flags: ["tokens": "10", "max-tokens": "5"], environment: [:]) }
+        #expect(throws: ConfigError.self) {
+            try ServerConfig.resolve(flags: ["tokens": "10", "max-tokens": "5"], environment: [:])
+        }
     }
 }
 
@@ -73,10 +86,11 @@ import Testing
         #expect(CPUQuota.parse(cfsQuota: "50000", cfsPeriod: "0") == nil)
     }
 
-    @Test(arguments: [
-        ("v2-limited", 1.5), ("v2-unlimited", nil), ("v2-nested", 0.5),
-        ("v1-limited", 2.0), ("v1-unlimited", nil), ("none", nil),
-    ] as [(String, Double?)])
+    @Test(
+        arguments: [
+            ("v2-limited", 1.5), ("v2-unlimited", nil), ("v2-nested", 0.5),
+            ("v1-limited", 2.0), ("v1-unlimited", nil), ("none", nil),
+        ] as [(String, Double?)])
     func detectsFromSampleFiles(dir: String, expected: Double?) {
         let root = Self.fixtures + dir
         #expect(CPUQuota.detect(root: root, procSelfCgroup: root + "/proc-self-cgroup") == expected)

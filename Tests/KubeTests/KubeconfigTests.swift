@@ -52,7 +52,9 @@ import Testing
     @Test func relativeFilesAndTokenFile() throws {
         let folder = Folder()
         folder.write("ca.crt", "FILE-CA")
-        let config = folder.write("config", """
+        let config = folder.write(
+            "config",
+            """
             current-context: dev
             clusters:
             - name: c
@@ -72,14 +74,18 @@ import Testing
 
     @Test func kubeconfigListIsMergedFirstWins() throws {
         let folder = Folder()
-        let a = folder.write("a", """
+        let a = folder.write(
+            "a",
+            """
             current-context: one
             clusters:
             - {name: shared, cluster: {server: "https://first:1"}}
             contexts:
             - {name: one, context: {cluster: shared}}
             """)
-        let b = folder.write("b", """
+        let b = folder.write(
+            "b",
+            """
             current-context: two
             clusters:
             - {name: shared, cluster: {server: "https://second:2"}}
@@ -99,7 +105,8 @@ import Testing
     }
 
     @Test func execPluginIsKept() throws {
-        let config = try Kubeconfig.parse("""
+        let config = try Kubeconfig.parse(
+            """
             current-context: c
             clusters: [{name: k, cluster: {server: "https://k:6443"}}]
             users:
@@ -117,14 +124,30 @@ import Testing
         #expect(exec.apiVersion == "client.authentication.k8s.io/v1")
     }
 
+    /// KUBERNETES_EXEC_INFO is built by the JSON module: an apiVersion with a quote or a
+    /// backslash (a broken kubeconfig, or a hostile one) still makes valid JSON, unchanged.
+    @Test(arguments: ["client.authentication.k8s.io/v1", #"v1", "kind": "x"#, #"back\slash"#, "line\nbreak"])
+    func execInfoIsValidJSON(apiVersion: String) throws {
+        let text = ExecCredential.execInfo(apiVersion: apiVersion)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "\(text)")
+        #expect(parsed["apiVersion"] as? String == apiVersion, "\(text)")
+        #expect(parsed["kind"] as? String == "ExecCredential")
+        #expect((parsed["spec"] as? [String: Any])?["interactive"] as? Bool == false, "\(text)")
+        #expect(parsed.count == 3)
+    }
+
     @Test func configurationErrorsSayWhatToFix() throws {
         let config = try Kubeconfig.parse(Self.kind, directory: "/x")
-        #expect(throws: KubeConfigError.invalid("context \"nope\" not found in kubeconfig (known: kind-k8s-inference-sim)")) {
+        #expect(
+            throws: KubeConfigError.invalid("context \"nope\" not found in kubeconfig (known: kind-k8s-inference-sim)")
+        ) {
             try config.access(context: "nope")
         }
         #expect(throws: KubeConfigError.self) { try Kubeconfig.parse("clusters: 5", directory: "/x") }
         #expect(throws: KubeConfigError.self) { try Kubeconfig().access(context: nil) }
-        #expect(throws: KubeConfigError.self) { try KubeconfigLoader.load(flag: "/nonexistent/config", context: nil, environment: [:]) }
+        #expect(throws: KubeConfigError.self) {
+            try KubeconfigLoader.load(flag: "/nonexistent/config", context: nil, environment: [:])
+        }
         do {
             _ = try KubeconfigLoader.load(flag: nil, context: nil, environment: ["HOME": "/nonexistent"])
             Issue.record("loaded a config from nowhere")
@@ -139,12 +162,14 @@ import Testing
         folder.write("ca.crt", "SA-CA")
         folder.write("namespace", "k8s-inference-sim\n")
         let env = ["KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443", "HOME": "/nonexistent"]
-        let access = try KubeconfigLoader.load(flag: nil, context: nil, environment: env, serviceAccountDirectory: folder.path)
+        let access = try KubeconfigLoader.load(
+            flag: nil, context: nil, environment: env, serviceAccountDirectory: folder.path)
         #expect(access.server == "https://10.96.0.1:443")
         #expect(access.namespace == "k8s-inference-sim")
         #expect(access.caPEM == Array("SA-CA".utf8))
         #expect(access.credential == .tokenFile(folder.path + "/token"))
-        let v6 = try ClusterAccess.inCluster(environment: ["KUBERNETES_SERVICE_HOST": "fd00::1"], directory: folder.path)
+        let v6 = try ClusterAccess.inCluster(
+            environment: ["KUBERNETES_SERVICE_HOST": "fd00::1"], directory: folder.path)
         #expect(v6.server == "https://[fd00::1]:443")
     }
 }
