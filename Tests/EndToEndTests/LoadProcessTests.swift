@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// infer-load as a process against a real infer-serve: pipes, signals, exit statuses.
-@Suite struct LoadProcessTests {
+@Suite(.ownThreads) struct LoadProcessTests {
     @Test func manPageCoversHelp() throws {
         let man = try Tools.checkManPageCoversHelp("infer-load")
         for section in ["OUTPUT FORMAT", "RATE PROFILES", "SIGNALS", "EXIT STATUS", "EXAMPLES"] {
@@ -11,7 +12,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ["--host", "ftp://x"], ["--host", "https://127.0.0.1:1", "--cert", "/nonexistent"], ["--qps", "0"], ["--steps", "bogus"],
+        ["--host", "ftp://x"], ["--host", "https://127.0.0.1:1", "--cert", "/nonexistent"], ["--qps", "0"],
+        ["--steps", "bogus"],
         ["--arrival", "normal"], ["--method", "BREW"], ["--connections", "0"], ["--body-file", "/nonexistent"],
     ])
     func unusableFlagsExit2BeforeAnyRequest(arguments: [String]) throws {
@@ -26,7 +28,8 @@ import Testing
         let (server, port) = try Tools.startServer(["--work-ms", "1"])
         defer { server.terminate() }
         try Tools.waitReady(port: port)
-        let result = try Tools.run("infer-load", ["--host", "http://127.0.0.1:\(port)", "--qps", "100", "--requests", "50"])
+        let result = try Tools.run(
+            "infer-load", ["--host", "http://127.0.0.1:\(port)", "--qps", "100", "--requests", "50"])
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 50)
@@ -57,15 +60,20 @@ import Testing
         while reader.isExecuting || !reader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
         #expect(load.terminationStatus == 130)
         let lines = String(decoding: stdout, as: UTF8.self).split(separator: "\n")
-        guard let scheduled = stderr.split(separator: " ").first(where: { $0.hasPrefix("scheduled=") }).flatMap({ Int($0.dropFirst(10)) }) else {
+        guard
+            let scheduled = stderr.split(separator: " ").first(where: { $0.hasPrefix("scheduled=") }).flatMap({
+                Int($0.dropFirst(10))
+            })
+        else {
             Issue.record("no summary: \(stderr)"); return
         }
         #expect(scheduled > 100 && scheduled < 6000)
         #expect(lines.count == scheduled)
-        let seqs = Set(lines.compactMap { line -> Int? in
-            guard let r = line.range(of: #""seq":([0-9]+)"#, options: .regularExpression) else { return nil }
-            return Int(line[r].dropFirst(6))
-        })
+        let seqs = Set(
+            lines.compactMap { line -> Int? in
+                guard let r = line.range(of: #""seq":([0-9]+)"#, options: .regularExpression) else { return nil }
+                return Int(line[r].dropFirst(6))
+            })
         #expect(seqs == Set(0..<scheduled))
     }
 
@@ -74,7 +82,8 @@ import Testing
         let (server, port) = try Tools.startServer(["--work-ms", "1"])
         defer { server.terminate() }
         try Tools.waitReady(port: port)
-        let script = #""$0" --host "http://127.0.0.1:$1" --qps 200 --seconds 30 | head -1; echo "status=${PIPESTATUS[0]}" >&2"#
+        let script =
+            #""$0" --host "http://127.0.0.1:$1" --qps 200 --seconds 30 | head -1; echo "status=${PIPESTATUS[0]}" >&2"#
         let start = Date()
         let result = try Tools.bash(script, [Tools.path("infer-load"), String(port)])
         #expect(result.stdout.split(separator: "\n").count == 1)

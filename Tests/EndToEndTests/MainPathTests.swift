@@ -5,7 +5,7 @@ import Testing
 /// The main path as a user sees it, and the cost the autoscaler sees: each assertion
 /// fails when the feature breaks in its most likely way (a request that errors, a
 /// `tokens` ignored, `--work-ms` read in the wrong unit).
-@Suite struct MainPathTests {
+@Suite(.ownThreads) struct MainPathTests {
     static func number(_ key: String, in json: String) -> Double? {
         guard let r = json.range(of: "\"\(key)\":(-?[0-9.]+)", options: .regularExpression) else { return nil }
         return Double(json[r].split(separator: ":").last!)
@@ -29,8 +29,9 @@ import Testing
     }
 
     /// CPU per request is tokens × --work-ms: what a CPU-based HPA sees. Measured from the
-    /// server's own CPU counter (robust on a busy machine); the wall-clock compute_ms the
-    /// response reports is at least that, and nothing queues at low load.
+    /// server's own CPU counter (robust on a busy machine). The wall-clock compute_ms and
+    /// queue_ms the response reports are bounded by what the test measures itself: at
+    /// least the CPU burnt, and together no more than the whole round trip.
     @Test(.timeLimit(.minutes(1)))
     func cpuCostIsTokensTimesWorkMs() throws {
         let (server, port) = try Tools.startServer(["--work-ms", "20", "--jitter", "0", "--workers", "1"])
@@ -43,20 +44,25 @@ import Testing
         }
         for tokens in [1, 3, 6] {
             let before = try cpuSeconds()
-            var computeMs: [Double] = []
             for _ in 0..<3 {
+                let sent = Date()
                 let body = try Self.get(port, "/infer?tokens=\(tokens)")
+                let roundTripMs = Date().timeIntervalSince(sent) * 1000
                 #expect(body.hasPrefix("HTTP/1.1 200"), "\(body.prefix(200))")
-                computeMs.append(Self.number("compute_ms", in: body) ?? -1)
-                #expect((Self.number("queue_ms", in: body) ?? 99) < 50, "queued at low load: \(body)")
+                let computeMs = Self.number("compute_ms", in: body) ?? -1,
+                    queueMs = Self.number("queue_ms", in: body) ?? -1
+                // Wall time: at least the CPU it burns (a unit slip, ms read as s or µs,
+                // breaks one bound or the other), however long a busy machine stretches it.
+                #expect(computeMs >= 0.75 * Double(tokens) * 20 && queueMs >= 0, "tokens \(tokens): \(body)")
+                #expect(
+                    computeMs + queueMs <= roundTripMs,
+                    "tokens \(tokens): more than the \(roundTripMs) ms round trip: \(body)")
             }
             let expected = Double(tokens) * 20
             let cpuMs = (try cpuSeconds() - before) * 1000 / 3
-            #expect(abs(cpuMs - expected) <= 0.25 * expected, "tokens \(tokens): CPU \(cpuMs) ms per request, expected \(expected) ± 25 %")
-            let median = computeMs.sorted()[1]
-            // compute_ms is wall time: at least the CPU it burns, more when the suite's other
-            // tests share the two cores.
-            #expect(median >= 0.75 * expected && median <= 4 * expected, "tokens \(tokens): compute_ms \(computeMs), expected ≈ \(expected)")
+            #expect(
+                abs(cpuMs - expected) <= 0.25 * expected,
+                "tokens \(tokens): CPU \(cpuMs) ms per request, expected \(expected) ± 25 %")
         }
     }
 
@@ -77,7 +83,8 @@ import Testing
             """#
         let folder = Unprivileged.makeFolder("main-path")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let result = try Tools.bash("cd \"$3\" && " + script, [Tools.path("infer-load"), Tools.path("infer-stats"), String(port), folder])
+        let result = try Tools.bash(
+            "cd \"$3\" && " + script, [Tools.path("infer-load"), Tools.path("infer-stats"), String(port), folder])
         #expect(result.stderr.contains("statuses=0 0"), "\(result.stderr)")
         #expect(result.stderr.contains("OK=180 ERR=0 "), "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -85,7 +92,9 @@ import Testing
         #expect(total.contains("\"requests\":180,\"successes\":180,\"failures\":0,"), "\(total)")
         #expect(total.contains("\"status\":{\"200\":180}"), "\(total)")
         #expect(total.contains("\"errors\":{}"), "\(total)")
-        #expect(total.range(of: #""pods":\[\{"pod":"[^"]+","requests":180,"#, options: .regularExpression) != nil, "one pod: \(total)")
+        #expect(
+            total.range(of: #""pods":\[\{"pod":"[^"]+","requests":180,"#, options: .regularExpression) != nil,
+            "one pod: \(total)")
         let windows = lines.filter { $0.hasPrefix("{\"type\":\"window\"") }
         #expect(windows.count >= 3, "\(result.stdout)")
         // Full windows (not the partial first or last) hold 30/s × 2 s, give or take one.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Yams
 
@@ -6,7 +7,7 @@ import Yams
 /// the names, selectors, ports, probes and image must agree with each other and with
 /// infer-serve. Needs kubectl (with its built-in kustomize); without it the suite is
 /// skipped, saying so.
-@Suite(.enabled(if: Kubectl.mustRun, "kubectl is not installed: manifests not rendered"))
+@Suite(.ownThreads, .enabled(if: Kubectl.mustRun, "kubectl is not installed: manifests not rendered"))
 struct ManifestTests {
 
     static func render(_ dir: String) throws -> [[String: Any]] {
@@ -22,8 +23,11 @@ struct ManifestTests {
     static func path(_ object: Any?, _ keys: String...) -> Any? {
         var node = object
         for key in keys {
-            if let index = Int(key), let array = node as? [Any] { node = index < array.count ? array[index] : nil }
-            else { node = (node as? [String: Any])?[key] }
+            if let index = Int(key), let array = node as? [Any] {
+                node = index < array.count ? array[index] : nil
+            } else {
+                node = (node as? [String: Any])?[key]
+            }
         }
         return node
     }
@@ -41,14 +45,19 @@ struct ManifestTests {
         }
         // The HPA owns the replica count.
         #expect(Self.path(deployment, "spec", "replicas") == nil)
-        #expect(Self.path(hpa, "spec", "scaleTargetRef", "name") as? String == Self.path(deployment, "metadata", "name") as? String)
-        #expect(Self.path(hpa, "spec", "minReplicas") as? Int == 1 && Self.path(hpa, "spec", "maxReplicas") as? Int == 10)
+        #expect(
+            Self.path(hpa, "spec", "scaleTargetRef", "name") as? String == Self.path(deployment, "metadata", "name")
+                as? String)
+        #expect(
+            Self.path(hpa, "spec", "minReplicas") as? Int == 1 && Self.path(hpa, "spec", "maxReplicas") as? Int == 10)
         #expect(Self.path(hpa, "spec", "metrics", "0", "resource", "target", "averageUtilization") as? Int == 60)
         // The Service selects the pods and targets a named container port.
-        let podLabels = try #require(Self.path(deployment, "spec", "template", "metadata", "labels") as? [String: String])
+        let podLabels = try #require(
+            Self.path(deployment, "spec", "template", "metadata", "labels") as? [String: String])
         let selector = try #require(Self.path(service, "spec", "selector") as? [String: String])
         #expect(selector.allSatisfy { podLabels[$0.key] == $0.value })
-        let container = try #require(Self.path(deployment, "spec", "template", "spec", "containers", "0") as? [String: Any])
+        let container = try #require(
+            Self.path(deployment, "spec", "template", "spec", "containers", "0") as? [String: Any])
         let portNames = (container["ports"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         #expect(portNames.contains(Self.path(service, "spec", "ports", "0", "targetPort") as? String ?? "?"))
         #expect(Self.path(service, "spec", "ports", "0", "port") as? Int == 80)
@@ -62,7 +71,9 @@ struct ManifestTests {
         try Tools.waitReady(port: port)
         for probe in ["readinessProbe", "livenessProbe"] {
             let path = try #require(Self.path(container, probe, "httpGet", "path") as? String)
-            let answer = try Tools.run("infer-load", ["--host", "http://127.0.0.1:\(port)", "--path", path, "--requests", "1", "--quiet"]).stdout
+            let answer = try Tools.run(
+                "infer-load", ["--host", "http://127.0.0.1:\(port)", "--path", path, "--requests", "1", "--quiet"]
+            ).stdout
             #expect(answer.contains("\"status\":200"), "\(probe) \(path): \(answer)")
         }
         // The image is what bin/image builds, and kind's loaded copy is used.
@@ -75,11 +86,19 @@ struct ManifestTests {
         #expect(Self.path(container, "securityContext", "readOnlyRootFilesystem") as? Bool == true)
         #expect(Self.path(container, "securityContext", "capabilities", "drop") as? [String] == ["ALL"])
         #expect(Self.path(container, "securityContext", "allowPrivilegeEscalation") as? Bool == false)
-        #expect(Self.path(deployment, "spec", "template", "spec", "securityContext", "seccompProfile", "type") as? String == "RuntimeDefault")
+        #expect(
+            Self.path(deployment, "spec", "template", "spec", "securityContext", "seccompProfile", "type") as? String
+                == "RuntimeDefault")
         // POD_NAME from the downward API; settings from the ConfigMap, each one infer-serve knows.
         let env = container["env"] as? [[String: Any]] ?? []
-        #expect(env.contains { $0["name"] as? String == "POD_NAME" && Self.path($0, "valueFrom", "fieldRef", "fieldPath") as? String == "metadata.name" })
-        #expect(Self.path(container, "envFrom", "0", "configMapRef", "name") as? String == Self.path(configMap, "metadata", "name") as? String)
+        #expect(
+            env.contains {
+                $0["name"] as? String == "POD_NAME"
+                    && Self.path($0, "valueFrom", "fieldRef", "fieldPath") as? String == "metadata.name"
+            })
+        #expect(
+            Self.path(container, "envFrom", "0", "configMapRef", "name") as? String == Self.path(
+                configMap, "metadata", "name") as? String)
         let help = try Tools.run("infer-serve", ["--help"]).stdout
         for key in (configMap["data"] as? [String: Any] ?? [:]).keys {
             #expect(help.contains(key), "ConfigMap sets \(key), which infer-serve does not read")
@@ -102,8 +121,9 @@ struct ManifestTests {
         let args = (Self.path(job, "spec", "template", "spec", "containers", "0", "args", "0") as? String) ?? ""
         #expect(args.contains("infer-load --host \"$TARGET\"") && args.contains("--arrival poisson"))
         let env = Self.path(job, "spec", "template", "spec", "containers", "0", "env") as? [[String: Any]] ?? []
-        #expect(env.contains { $0["name"] as? String == "TARGET" && $0["value"] as? String == "http://dev-inference-sim" },
-                "the Job's default target is the dev overlay's Service")
+        #expect(
+            env.contains { $0["name"] as? String == "TARGET" && $0["value"] as? String == "http://dev-inference-sim" },
+            "the Job's default target is the dev overlay's Service")
         #expect(Self.path(job, "metadata", "namespace") as? String == "k8s-inference-sim")
     }
 
@@ -115,7 +135,9 @@ struct ManifestTests {
         let binding = try #require(Self.object(objects, "RoleBinding"))
         let role = try #require(Self.object(objects, "Role"))
         let account = Self.path(job, "spec", "template", "spec", "serviceAccountName") as? String
-        #expect(account == "dev-kube-watch" && Self.path(Self.object(objects, "ServiceAccount"), "metadata", "name") as? String == account)
+        #expect(
+            account == "dev-kube-watch"
+                && Self.path(Self.object(objects, "ServiceAccount"), "metadata", "name") as? String == account)
         #expect(Self.path(binding, "subjects", "0", "name") as? String == account)
         #expect(Self.path(binding, "roleRef", "name") as? String == Self.path(role, "metadata", "name") as? String)
         #expect(Self.path(job, "spec", "template", "spec", "securityContext", "runAsUser") as? Int == 10001)
@@ -127,7 +149,9 @@ struct ManifestTests {
     }
 
     @Test func kindMapsTheNodePortToTheHost() throws {
-        let cluster = try #require(try Yams.load(yaml: String(contentsOfFile: Tools.root + "/k8s/kind/cluster.yaml", encoding: .utf8)) as? [String: Any])
+        let cluster = try #require(
+            try Yams.load(yaml: String(contentsOfFile: Tools.root + "/k8s/kind/cluster.yaml", encoding: .utf8))
+                as? [String: Any])
         #expect(cluster["name"] as? String == "k8s-inference-sim")
         #expect(Self.path(cluster, "nodes", "0", "extraPortMappings", "0", "containerPort") as? Int == 30080)
         #expect(Self.path(cluster, "nodes", "0", "extraPortMappings", "0", "hostPort") as? Int == 8080)

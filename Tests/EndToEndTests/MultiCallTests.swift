@@ -1,22 +1,25 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// infer-sim, the one binary the container image carries, runs each tool by the name of
 /// the link it was started through, or by its first argument.
-@Suite struct MultiCallTests {
+@Suite(.ownThreads) struct MultiCallTests {
     @Test func linksRunTheToolTheyAreNamedFor() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("infer-sim-\(UUID())").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         for tool in ["infer-serve", "infer-load", "infer-stats", "kube-wait", "kube-watch", "hpa-sim"] {
-            try FileManager.default.createSymbolicLink(atPath: folder + "/" + tool, withDestinationPath: Tools.path("infer-sim"))
+            try FileManager.default.createSymbolicLink(
+                atPath: folder + "/" + tool, withDestinationPath: Tools.path("infer-sim"))
             let viaLink = try Tools.execute(folder + "/" + tool, ["--help"])
             let direct = try Tools.run(tool, ["--help"])
             #expect(viaLink.status == 0)
             #expect(viaLink.stdout == direct.stdout, "\(tool) through a link")
         }
         // The same records through the link and through the tool's own binary.
-        let records = Data("""
+        let records = Data(
+            """
             {"ts":1.0,"seq":0,"status":200,"latency_ms":5.0,"ok":true,"error":null}
             {"ts":1.5,"seq":1,"status":503,"latency_ms":9.0,"ok":false,"error":"http_503"}
 

@@ -3,13 +3,15 @@ import TestSupport
 import Testing
 
 /// The README's set-up commands, run as written, so they cannot rot.
-@Suite struct ReadmeTests {
+@Suite(.ownThreads) struct ReadmeTests {
     /// The commands of the first code block under "## Set up".
     static func setupCommands() throws -> [String] {
         let readme = try String(contentsOfFile: Tools.root + "/README.md", encoding: .utf8)
         guard let section = readme.range(of: "## Set up") else { return [] }
         let rest = readme[section.upperBound...]
-        guard let open = rest.range(of: "```sh\n"), let close = rest[open.upperBound...].range(of: "```") else { return [] }
+        guard let open = rest.range(of: "```sh\n"), let close = rest[open.upperBound...].range(of: "```") else {
+            return []
+        }
         return rest[open.upperBound..<close.lowerBound].split(separator: "\n").map(String.init)
     }
 
@@ -26,9 +28,11 @@ import Testing
         let out = Unprivileged.makeFolder("demo")
         defer { try? FileManager.default.removeItem(atPath: out) }
         // A short profile, still past the server's capacity (2 workers × 1000/20 ms = 100/s) and back.
-        let result = try Tools.bash(command, environment: [
-            "STEPS": "30:2s,200:2s,30:2s", "INTERVAL": "1s", "OUT": out, "INFER_SIM_BIN": Tools.binDir,
-        ])
+        let result = try Tools.bash(
+            command,
+            environment: [
+                "STEPS": "30:2s,200:2s,30:2s", "INTERVAL": "1s", "OUT": out, "INFER_SIM_BIN": Tools.binDir,
+            ])
         let (report, log) = (result.stdout, result.stderr)
         #expect(result.status == 0, "\(log)")
         #expect(report.contains("Requests "), "\(report)")
@@ -46,18 +50,20 @@ import Testing
 }
 
 /// bin/install puts the tools and man pages where `man` finds them.
-@Suite struct InstallTests {
+@Suite(.ownThreads) struct InstallTests {
     @Test func installsToolsAndManPages() throws {
         let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("prefix-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: prefix) }
-        let install = try Tools.bash("bin/install", environment: ["PREFIX": prefix, "INFER_SIM_BIN": Tools.binDir], privileged: true)
+        let install = try Tools.bash(
+            "bin/install", environment: ["PREFIX": prefix, "INFER_SIM_BIN": Tools.binDir], privileged: true)
         #expect(install.status == 0, "\(install.stderr)")
         for tool in ["infer-serve", "infer-load", "infer-stats", "kube-wait", "kube-watch", "hpa-sim", "infer-sim"] {
             #expect(FileManager.default.isExecutableFile(atPath: "\(prefix)/bin/\(tool)"))
             #expect(FileManager.default.fileExists(atPath: "\(prefix)/share/man/man1/\(tool).1"))
         }
         // What `man infer-load` shows: the installed page renders.
-        let text = try Tools.execute("/usr/bin/env", ["mandoc", "-Tmarkdown", "\(prefix)/share/man/man1/infer-load.1"]).stdout
+        let text = try Tools.execute("/usr/bin/env", ["mandoc", "-Tmarkdown", "\(prefix)/share/man/man1/infer-load.1"])
+            .stdout
         #expect(text.contains("OUTPUT FORMAT"))
     }
 }

@@ -16,13 +16,15 @@ import Testing
     static func channel(ageSeconds: Double = 2, spread: Double = 1) throws -> (EmbeddedChannel, Clock) {
         let clock = Clock()
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ConnectionAge(maxAgeSeconds: ageSeconds, spread: spread, now: { clock.nanos }))
+        try channel.pipeline.syncOperations.addHandler(
+            ConnectionAge(maxAgeSeconds: ageSeconds, spread: spread, now: { clock.nanos }))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return (channel, clock)
     }
 
     static func request(_ channel: EmbeddedChannel) throws {
-        try channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .get, scheme: nil, authority: "x", path: "/infer")))
+        try channel.writeInbound(
+            HTTPRequestPart.head(HTTPRequest(method: .get, scheme: nil, authority: "x", path: "/infer")))
         try channel.writeInbound(HTTPRequestPart.end(nil))
         _ = try channel.readInbound(as: HTTPRequestPart.self)
         _ = try channel.readInbound(as: HTTPRequestPart.self)

@@ -19,10 +19,13 @@ import Glibc
     static let model = "sim-mlp-2x128"
 
     static func post(_ client: any TestClientProtocol, _ path: String, _ body: String) async throws -> TestResponse {
-        try await client.execute(uri: path, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
+        try await client.execute(
+            uri: path, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
     }
 
-    static func object(_ response: TestResponse) throws -> JSONObject { try JSONObject(parsing: Array(response.body.readableBytesView)) }
+    static func object(_ response: TestResponse) throws -> JSONObject {
+        try JSONObject(parsing: Array(response.body.readableBytesView))
+    }
 
     /// The text a greedy or seeded generation of `tokens` makes for this prompt, token by token.
     static func pieces(prompt: [UInt8], seed: UInt64, temperature: Double, tokens: Int) -> [String] {
@@ -34,8 +37,10 @@ import Glibc
     // The API reference's completions example: {"model": …, "prompt": "Say this is a test", "max_tokens": 7, "temperature": 0}.
     @Test func completionIsShapedAsTheAPIDocuments() async throws {
         try await LiveServerTests.live(LiveServerTests.server()) { client in
-            let response = try await Self.post(client, "/v1/completions",
-                                               #"{"model":"\#(Self.model)","prompt":"Say this is a test","max_tokens":7,"temperature":0,"frequency_penalty":0.5}"#)
+            let response = try await Self.post(
+                client, "/v1/completions",
+                #"{"model":"\#(Self.model)","prompt":"Say this is a test","max_tokens":7,"temperature":0,"frequency_penalty":0.5}"#
+            )
             #expect(response.status == .ok)
             #expect(response.headers[.contentType] == "application/json")
             let o = try Self.object(response)
@@ -47,19 +52,25 @@ import Glibc
             #expect(o["model"] == .string(Self.model))
             let choice = try #require(o.objects("choices").first)
             #expect(o.objects("choices").count == 1)
-            #expect(choice["index"] == .integer(0) && choice["logprobs"] == .null && choice["finish_reason"] == .string("length"))
-            let expected = Self.pieces(prompt: Array("Say this is a test".utf8), seed: 0, temperature: 0, tokens: 7).joined()
+            #expect(
+                choice["index"] == .integer(0) && choice["logprobs"] == .null
+                    && choice["finish_reason"] == .string("length"))
+            let expected = Self.pieces(prompt: Array("Say this is a test".utf8), seed: 0, temperature: 0, tokens: 7)
+                .joined()
             #expect(choice["text"] == .string(expected))
             // "Say this is a test": five words, five tokens (as the reference's usage says).
             let usage = try #require(o.object("usage"))
-            #expect(usage["prompt_tokens"] == .integer(5) && usage["completion_tokens"] == .integer(7) && usage["total_tokens"] == .integer(12))
+            #expect(
+                usage["prompt_tokens"] == .integer(5) && usage["completion_tokens"] == .integer(7)
+                    && usage["total_tokens"] == .integer(12))
         }
     }
 
     // The API reference's chat example: a system and a user message.
     @Test func chatCompletionIsShapedAsTheAPIDocuments() async throws {
         try await LiveServerTests.live(LiveServerTests.server()) { client in
-            let body = #"{"model":"\#(Self.model)","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Hello!"}],"max_completion_tokens":5,"seed":42,"temperature":0.7}"#
+            let body =
+                #"{"model":"\#(Self.model)","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Hello!"}],"max_completion_tokens":5,"seed":42,"temperature":0.7}"#
             let response = try await Self.post(client, "/v1/chat/completions", body)
             #expect(response.status == .ok)
             let o = try Self.object(response)
@@ -75,11 +86,15 @@ import Glibc
             // 3 + (3 + 7 for "You are a helpful assistant.": "assistant" is over 8 letters, two
             // tokens) + (3 + 2 for "Hello!").
             let usage = try #require(o.object("usage"))
-            #expect(usage["prompt_tokens"] == .integer(18) && usage["completion_tokens"] == .integer(5) && usage["total_tokens"] == .integer(23))
+            #expect(
+                usage["prompt_tokens"] == .integer(18) && usage["completion_tokens"] == .integer(5)
+                    && usage["total_tokens"] == .integer(23))
             // The same seed, the same text; another seed, another.
             let again = try Self.object(try await Self.post(client, "/v1/chat/completions", body))
             #expect(again.objects("choices").first?.object("message")?["content"] == .string(content))
-            let other = try Self.object(try await Self.post(client, "/v1/chat/completions", body.replacingOccurrences(of: #""seed":42"#, with: #""seed":43"#)))
+            let other = try Self.object(
+                try await Self.post(
+                    client, "/v1/chat/completions", body.replacingOccurrences(of: #""seed":42"#, with: #""seed":43"#)))
             #expect(other.objects("choices").first?.object("message")?["content"] != .string(content))
         }
     }
@@ -88,21 +103,31 @@ import Glibc
     /// the finish chunk, the usage chunk, [DONE]; "usage": null on all but the last.
     @Test func streamFramingIsExact() async throws {
         try await LiveServerTests.live(LiveServerTests.server()) { client in
-            let body = #"{"model":"\#(Self.model)","messages":[{"role":"user","content":"Hi"}],"max_tokens":3,"seed":5,"temperature":0,"stream":true,"stream_options":{"include_usage":true}}"#
+            let body =
+                #"{"model":"\#(Self.model)","messages":[{"role":"user","content":"Hi"}],"max_tokens":3,"seed":5,"temperature":0,"stream":true,"stream_options":{"include_usage":true}}"#
             let response = try await Self.post(client, "/v1/chat/completions", body)
             #expect(response.status == .ok)
             #expect(response.headers[.contentType] == "text/event-stream")
             let text = String(buffer: response.body)
             let first = try JSONObject(parsing: Array(text.dropFirst(6).prefix { $0 != "\n" }.utf8))
-            guard case .string(let id) = first["id"], case .integer(let created) = first["created"] else { Issue.record("\(text)"); return }
-            let head = #"{"id":"\#(id)","object":"chat.completion.chunk","created":\#(created),"model":"\#(Self.model)","choices":[{"index":0,"delta":"#
+            guard case .string(let id) = first["id"], case .integer(let created) = first["created"] else {
+                Issue.record("\(text)"); return
+            }
+            let head =
+                #"{"id":"\#(id)","object":"chat.completion.chunk","created":\#(created),"model":"\#(Self.model)","choices":[{"index":0,"delta":"#
             let pieces = Self.pieces(prompt: Array("user\nHi\n".utf8), seed: 5, temperature: 0, tokens: 3)
-            var expected = "data: " + head + #"{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":null}"# + "\n\n"
+            var expected =
+                "data: " + head
+                + #"{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":null}"# + "\n\n"
             for piece in pieces {
-                expected += "data: " + head + #"{"content":"\#(piece)"},"logprobs":null,"finish_reason":null}],"usage":null}"# + "\n\n"
+                expected +=
+                    "data: " + head + #"{"content":"\#(piece)"},"logprobs":null,"finish_reason":null}],"usage":null}"#
+                    + "\n\n"
             }
             expected += "data: " + head + #"{},"logprobs":null,"finish_reason":"length"}],"usage":null}"# + "\n\n"
-            expected += #"data: {"id":"\#(id)","object":"chat.completion.chunk","created":\#(created),"model":"\#(Self.model)","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}"# + "\n\n"
+            expected +=
+                #"data: {"id":"\#(id)","object":"chat.completion.chunk","created":\#(created),"model":"\#(Self.model)","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}"#
+                + "\n\n"
             expected += "data: [DONE]\n\n"
             #expect(text == expected)
         }
@@ -114,7 +139,8 @@ import Glibc
             let pieces = Self.pieces(prompt: Array("Once".utf8), seed: 0, temperature: 0, tokens: 12)
             let full = pieces.joined()
             let stop = String(full.dropFirst(9).prefix(3))  // somewhere inside, across pieces
-            let body = #"{"model":"\#(Self.model)","prompt":"Once","max_tokens":12,"temperature":0,"stream":true,"stop":["\#(stop)"]}"#
+            let body =
+                #"{"model":"\#(Self.model)","prompt":"Once","max_tokens":12,"temperature":0,"stream":true,"stop":["\#(stop)"]}"#
             let text = String(buffer: try await Self.post(client, "/v1/completions", body).body)
             var streamed = ""
             var reasons: [String] = []
@@ -174,7 +200,9 @@ import Glibc
             let o = try Self.object(try await client.execute(uri: "/v1/models", method: .get))
             #expect(o["object"] == .string("list"))
             let model = try #require(o.objects("data").first)
-            #expect(model["id"] == .string("tiny-llm") && model["object"] == .string("model") && model["owned_by"] != .missing)
+            #expect(
+                model["id"] == .string("tiny-llm") && model["object"] == .string("model")
+                    && model["owned_by"] != .missing)
             let wrong = try await Self.post(client, "/v1/completions", #"{"model":"sim-mlp-2x128","prompt":"x"}"#)
             #expect(wrong.status == .notFound)
             let post = try await client.execute(uri: "/v1/models", method: .post)

@@ -10,20 +10,25 @@ import Testing
 @Suite struct ProbeFastPathTests {
     static func channel(ready: Bool = true) throws -> (EmbeddedChannel, ServerMetrics) {
         let metrics = ServerMetrics(version: "test")
-        let handler = ProbeFastPath(answer: { path in
-            switch path {
-            case "/healthz": return (.ok, ByteBuffer(string: #"{"status":"ok"}"#), false)
-            case "/readyz": return ready ? (.ok, ByteBuffer(string: #"{"ready":true}"#), false)
-                                         : (.serviceUnavailable, ByteBuffer(string: #"{"ready":false}"#), true)
-            default: return nil
-            }
-        }, metrics: metrics, pod: "pod-1", now: { 5_000_000 }, wallSeconds: { 1_796_000_000 })
+        let handler = ProbeFastPath(
+            answer: { path in
+                switch path {
+                case "/healthz": return (.ok, ByteBuffer(string: #"{"status":"ok"}"#), false)
+                case "/readyz":
+                    return ready
+                        ? (.ok, ByteBuffer(string: #"{"ready":true}"#), false)
+                        : (.serviceUnavailable, ByteBuffer(string: #"{"ready":false}"#), true)
+                default: return nil
+                }
+            }, metrics: metrics, pod: "pod-1", now: { 5_000_000 }, wallSeconds: { 1_796_000_000 })
         let channel = EmbeddedChannel(handler: handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return (channel, metrics)
     }
 
-    static func request(_ channel: EmbeddedChannel, _ path: String, method: HTTPRequest.Method = .get, close: Bool = false) throws {
+    static func request(
+        _ channel: EmbeddedChannel, _ path: String, method: HTTPRequest.Method = .get, close: Bool = false
+    ) throws {
         var head = HTTPRequest(method: method, scheme: nil, authority: "x", path: path)
         if close { head.headerFields[.connection] = "close" }
         try channel.writeInbound(HTTPRequestPart.head(head))
@@ -34,7 +39,8 @@ import Testing
     static func answered(_ channel: EmbeddedChannel) throws -> (HTTPResponse, String)? {
         guard case .head(let head) = try channel.readOutbound(as: HTTPResponsePart.self) else { return nil }
         guard case .body(let body) = try channel.readOutbound(as: HTTPResponsePart.self),
-              case .end = try channel.readOutbound(as: HTTPResponsePart.self) else { return nil }
+            case .end = try channel.readOutbound(as: HTTPResponsePart.self)
+        else { return nil }
         return (head, String(buffer: body))
     }
 

@@ -21,7 +21,8 @@ import Testing
     @Test func everySettingReadsBackWhatItShows() throws {
         // From the environment, each setting's shown default resolves to the default.
         for setting in ServerConfig.settings {
-            let config = try ServerConfig.resolve(flags: [:], environment: [setting.env: setting.value(in: ServerConfig())])
+            let config = try ServerConfig.resolve(
+                flags: [:], environment: [setting.env: setting.value(in: ServerConfig())])
             #expect(config == ServerConfig(), "\(setting.env)")
         }
     }
@@ -32,7 +33,9 @@ import Testing
             #expect(help.contains("--\(setting.flag)"), "--help lacks --\(setting.flag)")
             #expect(help.contains(setting.env), "--help lacks \(setting.env)")
         }
-        #expect(ServerConfig().summary.map(\.0) == ServerConfig.settings.map { $0.flag.replacingOccurrences(of: "-", with: "_") })
+        #expect(
+            ServerConfig().summary.map(\.0)
+                == ServerConfig.settings.map { $0.flag.replacingOccurrences(of: "-", with: "_") })
     }
 
     @Test func theManPageListsEverySetting() throws {

@@ -8,14 +8,8 @@ import Testing
 /// API server (speaking the real wire format: the captured HPA before and during a
 /// rescale, its Event, a pod, a Deployment; no metrics API), infer-load against a local
 /// infer-serve standing in for the Service, infer-stats over both.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct ExperimentScriptTests {
+@Suite(.serialized, .ownThreads, .timeLimit(.minutes(2))) struct ExperimentScriptTests {
     typealias W = WaiterTests
-    static let root: String = {
-        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)
-        return parts.joined(separator: "/")
-    }()
-
     static func server(pod: String) async throws -> TestAPIServer {
         let deployment = try ScalingWatchTests.deployment(), podObject = try ScalingWatchTests.pod(pod)
         let rescale = W.fixture("event-rescale.json").replacingOccurrences(of: "New size: 3", with: "New size: 10")
@@ -25,7 +19,9 @@ import Testing
             case ScalingWatchTests.base:
                 if !request.isWatch { return .json(200, W.list([W.fixture("hpa-with-metrics.json")], rv: "10")) }
                 if request.query["resourceVersion"] != "10" { return .stream([], drop: false, holdMs: hold) }
-                return .stream([(1200, W.event("MODIFIED", W.versioned(W.fixture("hpa-scaling-limited.json"), "11")))], drop: false, holdMs: hold)
+                return .stream(
+                    [(1200, W.event("MODIFIED", W.versioned(W.fixture("hpa-scaling-limited.json"), "11")))],
+                    drop: false, holdMs: hold)
             case "/apis/apps/v1/namespaces/capture/deployments":
                 if !request.isWatch { return .json(200, W.list([deployment], rv: "10")) }
                 return .stream([], drop: false, holdMs: hold)
@@ -42,81 +38,42 @@ import Testing
         }
     }
 
-    /// infer-serve on a free loopback port as `pod`; returns it and its port.
-    static func startInferServe(pod: String, bin: String) throws -> (Process, Int) {
-        let process = Process()
-        let command = Unprivileged.command(bin + "/infer-serve", ["--host", "127.0.0.1", "--port", "0", "--work-ms", "1"])
-        process.executableURL = URL(fileURLWithPath: command.executable)
-        process.arguments = command.arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["POD_NAME": pod]) { $1 }
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        var seen = ""
-        while true {
-            let chunk = err.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-            if let line = seen.split(separator: "\n").first(where: { $0.contains("\"listening\"") }),
-               let port = line.split(separator: ":").last.flatMap({ Int($0.filter(\.isNumber)) }) {
-                // Ready (calibrated), as a Service's endpoints would be, before any load.
-                for _ in 0..<300 {
-                    let probe = Process()
-                    probe.executableURL = URL(fileURLWithPath: bin + "/infer-load")
-                    probe.arguments = ["--host", "http://127.0.0.1:\(port)", "--path", "/readyz", "--requests", "1", "--quiet"]
-                    let out = Pipe()
-                    probe.standardOutput = out
-                    try probe.run()
-                    let record = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                    probe.waitUntilExit()
-                    if record.contains(#""status":200"#) { return (process, port) }
-                    Thread.sleep(forTimeInterval: 0.1)
-                }
-                break
-            }
-        }
-        throw CocoaError(.fileReadUnknown)
-    }
-
     @Test func aRunLeavesRecordsScalingReportAndChart() async throws {
         let pod = "dev-inference-sim-64db788756-local"
         let server = try await Self.server(pod: pod)
         defer { Task { await server.close() } }
-        let bin = KubeWaitBinaryTests.binary.replacingOccurrences(of: "/kube-wait", with: "")
-        let (serve, port) = try Self.startInferServe(pod: pod, bin: bin)
+        let bin = Tools.binDir
+        // Ready (calibrated), as a Service's endpoints would be, before any load.
+        let (serve, port) = try Tools.startServer(["--work-ms", "1"], environment: ["POD_NAME": pod])
         defer { serve.terminate() }
+        try Tools.waitReady(port: port)
         let folder = Unprivileged.makeFolder("experiment")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let config = folder + "/kubeconfig"
-        try Data(KubeWaitBinaryTests.kubeconfig(server: server.url, user: "    token: s3cret")
-            .replacingOccurrences(of: "current-context: test", with: "current-context: kind-k8s-inference-sim")
-            .replacingOccurrences(of: "- name: test", with: "- name: kind-k8s-inference-sim").utf8)
-            .write(to: URL(fileURLWithPath: config))
+        try Data(
+            KubeWaitBinaryTests.kubeconfig(server: server.url, user: "    token: s3cret")
+                .replacingOccurrences(of: "current-context: test", with: "current-context: kind-k8s-inference-sim")
+                .replacingOccurrences(of: "- name: test", with: "- name: kind-k8s-inference-sim").utf8
+        )
+        .write(to: URL(fileURLWithPath: config))
         chmod(config, 0o644)
         let out = folder + "/run"
-        let process = Process()
-        let command = Unprivileged.command("/bin/bash", [Self.root + "/bin/experiment"])
-        process.executableURL = URL(fileURLWithPath: command.executable)
-        process.arguments = command.arguments
-        process.environment = ProcessInfo.processInfo.environment.merging([
-            "KUBECONFIG": config, "HOME": folder, "NAMESPACE": "capture", "URL": "http://127.0.0.1:\(port)",
-            "STEPS": "20:2s,5:1s", "SETTLE": "1", "INTERVAL": "1s", "OUT": out, "INFER_SIM_BIN": bin,
-        ]) { $1 }
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let report = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(errors)")
+        let result = try Tools.execute(
+            "/bin/bash", [Tools.root + "/bin/experiment"],
+            environment: [
+                "KUBECONFIG": config, "HOME": folder, "NAMESPACE": "capture", "URL": "http://127.0.0.1:\(port)",
+                "STEPS": "20:2s,5:1s", "SETTLE": "1", "INTERVAL": "1s", "OUT": out, "INFER_SIM_BIN": bin,
+            ])
+        let (report, errors) = (result.stdout, result.stderr)
+        #expect(result.status == 0, "\(errors)")
         for file in ["records.jsonl", "scaling.jsonl", "report.txt", "chart.svg"] {
             #expect(FileManager.default.fileExists(atPath: out + "/" + file), "\(file) missing: \(errors)")
         }
         let records = try String(contentsOfFile: out + "/records.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(records.count == 45, "20/s for 2 s and 5/s for 1 s")
-        #expect(records.allSatisfy { $0.contains(#""status":200"#) && $0.contains(pod) }, "every request served by the stand-in")
+        #expect(
+            records.allSatisfy { $0.contains(#""status":200"#) && $0.contains(pod) },
+            "every request served by the stand-in")
         let scaling = try String(contentsOfFile: out + "/scaling.jsonl", encoding: .utf8)
         #expect(scaling.components(separatedBy: #""type":"hpa""#).count == 3, "both HPA states: \(scaling)")
         #expect(scaling.contains(#""type":"hpa_event""#) && scaling.contains(#""new_size":10"#))

@@ -6,43 +6,20 @@ import Testing
 
 /// The kube-wait binary against the test API server: kubeconfig auth of each kind,
 /// output, and exit statuses.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct KubeWaitBinaryTests {
-    static let binary: String = {
-        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)
-        let root = parts.joined(separator: "/")
-        return (ProcessInfo.processInfo.environment["INFER_SIM_BIN"] ?? root + "/.build/debug") + "/kube-wait"
-    }()
+@Suite(.serialized, .ownThreads, .timeLimit(.minutes(2))) struct KubeWaitBinaryTests {
+    static let binary = Tools.path("kube-wait")
 
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
+    typealias Result = Tools.Result
 
-    static func run(_ arguments: [String], tool: String = "kube-wait", environment: [String: String] = [:], stdoutTo file: String? = nil) throws -> Result {
-        let process = Process()
-        let command = Unprivileged.command(binary.replacingOccurrences(of: "/kube-wait", with: "/\(tool)"), arguments)
-        process.executableURL = URL(fileURLWithPath: command.executable)
-        process.arguments = command.arguments
-        var env = ProcessInfo.processInfo.environment
-        env["KUBECONFIG"] = nil
-        env["HOME"] = "/nonexistent"
-        env.merge(environment) { $1 }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = try file.map { try FileHandle(forWritingTo: URL(fileURLWithPath: $0)) } ?? out
-        process.standardError = err
-        try process.run()
-        try out.fileHandleForWriting.close()
-        nonisolated(unsafe) var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !reader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+    /// `tool` with no kubeconfig but the one the test names (none from $HOME or $KUBECONFIG).
+    static func run(
+        _ arguments: [String], tool: String = "kube-wait", environment: [String: String] = [:],
+        stdoutTo file: String? = nil
+    ) throws -> Result {
+        let options = Tools.Options(
+            environment: environment.merging(["HOME": "/nonexistent"]) { old, _ in old },
+            unset: environment["KUBECONFIG"] == nil ? ["KUBECONFIG"] : [], stdoutTo: file)
+        return try Tools.execute(Tools.path(tool), arguments, options)
     }
 
     final class Folder {
@@ -52,7 +29,8 @@ import Testing
         @discardableResult
         func write(_ name: String, _ text: String, executable: Bool = false) -> String {
             let file = path + "/" + name
-            FileManager.default.createFile(atPath: file, contents: Data(text.utf8), attributes: executable ? [.posixPermissions: 0o755] : nil)
+            FileManager.default.createFile(
+                atPath: file, contents: Data(text.utf8), attributes: executable ? [.posixPermissions: 0o755] : nil)
             return file
         }
     }
@@ -89,10 +67,14 @@ import Testing
         let server = try await Self.server(token: nil, requireClientCert: true)
         defer { Task { await server.close() } }
         let folder = Folder()
-        let config = folder.write("config", Self.kubeconfig(server: server.url, user: """
-                client-certificate-data: \(Self.b64(TestPKI.shared.clientCertPEM))
-                client-key-data: \(Self.b64(TestPKI.shared.clientKeyPEM))
-            """))
+        let config = folder.write(
+            "config",
+            Self.kubeconfig(
+                server: server.url,
+                user: """
+                        client-certificate-data: \(Self.b64(TestPKI.shared.clientCertPEM))
+                        client-key-data: \(Self.b64(TestPKI.shared.clientKeyPEM))
+                    """))
         let result = try Self.run(["deployment/web", "--kubeconfig", config])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("deployment/web: deployment \"web\" successfully rolled out"))
@@ -117,19 +99,26 @@ import Testing
         defer { Task { await server.close() } }
         let folder = Folder()
         folder.write("token", "s3cret\n")
-        let tokenConfig = folder.write("token-config", Self.kubeconfig(server: server.url, user: "    tokenFile: token"))
+        let tokenConfig = folder.write(
+            "token-config", Self.kubeconfig(server: server.url, user: "    tokenFile: token"))
         let viaFile = try Self.run(["deployment/web", "--kubeconfig", tokenConfig])
         #expect(viaFile.status == 0, "\(viaFile.stderr)")
 
-        let plugin = folder.write("plugin", """
+        let plugin = folder.write(
+            "plugin",
+            """
             #!/bin/sh
             echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"s3cret","expirationTimestamp":"2099-01-01T00:00:00Z"}}'
             """, executable: true)
-        let execConfig = folder.write("exec-config", Self.kubeconfig(server: server.url, user: """
-                exec:
-                  apiVersion: client.authentication.k8s.io/v1
-                  command: \(plugin)
-            """))
+        let execConfig = folder.write(
+            "exec-config",
+            Self.kubeconfig(
+                server: server.url,
+                user: """
+                        exec:
+                          apiVersion: client.authentication.k8s.io/v1
+                          command: \(plugin)
+                    """))
         let viaExec = try Self.run(["deployment/web", "--kubeconfig", execConfig, "--json"])
         #expect(viaExec.status == 0, "\(viaExec.stderr)")
         let lines = viaExec.stdout.split(separator: "\n")
@@ -139,7 +128,9 @@ import Testing
         #expect(!viaExec.stdout.contains("s3cret") && !viaExec.stderr.contains("s3cret"))
 
         // Two files through KUBECONFIG: the cluster and context in one, the user in the other.
-        let a = folder.write("a", """
+        let a = folder.write(
+            "a",
+            """
             current-context: test
             clusters: [{name: c, cluster: {server: "\(server.url)", certificate-authority-data: \(Self.b64(TestPKI.shared.caPEM))}}]
             contexts: [{name: test, context: {cluster: c, user: u, namespace: capture}}]
@@ -152,7 +143,9 @@ import Testing
     @Test func exitStatuses() async throws {
         let stuck = WaiterTests.fixture("deployment-progress-deadline-exceeded.json")
         let server = try await TestAPIServer(token: "t") { request, _ in
-            if request.query["fieldSelector"] == "metadata.name=stuck" { return .json(200, WaiterTests.list([stuck], rv: "2")) }
+            if request.query["fieldSelector"] == "metadata.name=stuck" {
+                return .json(200, WaiterTests.list([stuck], rv: "2"))
+            }
             return request.isWatch ? .stream([], drop: false) : .json(200, WaiterTests.list([], rv: "2"))
         }
         defer { Task { await server.close() } }
@@ -184,7 +177,8 @@ import Testing
         folder.write("token", "sa-token")
         folder.write("ca.crt", TestPKI.shared.caPEM)
         folder.write("namespace", "capture")
-        let access = try KubeconfigLoader.load(flag: nil, context: nil,
+        let access = try KubeconfigLoader.load(
+            flag: nil, context: nil,
             environment: ["KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": String(server.port)],
             serviceAccountDirectory: folder.path)
         let (outcome, _) = try await WaiterTests.run(server, ["deployment/web"], access: access)

@@ -7,7 +7,7 @@ import YAMLTree
 
 /// The kube-watch binary, as an ordinary user, against the test API server: lines on
 /// stdout, --seconds and SIGINT end it with everything written, exit statuses.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct KubeWatchBinaryTests {
+@Suite(.serialized, .ownThreads, .timeLimit(.minutes(2))) struct KubeWatchBinaryTests {
     typealias B = KubeWaitBinaryTests
     typealias W = WaiterTests
 
@@ -19,7 +19,9 @@ import YAMLTree
             case ScalingWatchTests.base:
                 if !request.isWatch { return .json(200, W.list([W.fixture("hpa-with-metrics.json")], rv: "10")) }
                 if request.query["resourceVersion"] == "10" {
-                    return .stream([(300, W.event("MODIFIED", W.versioned(W.fixture("hpa-scaling-limited.json"), "11")))], drop: false, holdMs: 20_000)
+                    return .stream(
+                        [(300, W.event("MODIFIED", W.versioned(W.fixture("hpa-scaling-limited.json"), "11")))],
+                        drop: false, holdMs: 20_000)
                 }
                 return .stream([], drop: false, holdMs: 20_000)
             case "/apis/apps/v1/namespaces/capture/deployments":
@@ -43,13 +45,19 @@ import YAMLTree
         defer { Task { await server.close() } }
         let folder = B.Folder()
         let config = folder.write("config", B.kubeconfig(server: server.url, user: "    token: s3cret"))
-        let result = try B.run(["hpa/dev-inference-sim", "--kubeconfig", config, "--seconds", "5s"], tool: "kube-watch")
+        let result = try B.run(
+            ["hpa/dev-inference-sim", "--kubeconfig", config, "--seconds", "5s"], tool: "kube-watch")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasSuffix("\n"))
         let lines = try Self.lines(result.stdout)
-        #expect(lines.filter { $0["type"] == .string("hpa") }.map { $0["current_utilization_pct"] } == [.integer(87), .integer(103)])
+        #expect(
+            lines.filter { $0["type"] == .string("hpa") }.map { $0["current_utilization_pct"] } == [
+                .integer(87), .integer(103),
+            ])
         #expect(lines.filter { $0["type"] == .string("deployment") }.count == 1)
-        #expect(lines.contains { $0["type"] == .string("watch_error") && $0["watch"] == .string("metrics") }, "no metrics API is said")
+        #expect(
+            lines.contains { $0["type"] == .string("watch_error") && $0["watch"] == .string("metrics") },
+            "no metrics API is said")
     }
 
     @Test func sigintFlushesAndExits0() async throws {
@@ -57,11 +65,7 @@ import YAMLTree
         defer { Task { await server.close() } }
         let folder = B.Folder()
         let config = folder.write("config", B.kubeconfig(server: server.url, user: "    token: s3cret"))
-        let process = Process()
-        let command = Unprivileged.command(B.binary.replacingOccurrences(of: "/kube-wait", with: "/kube-watch"),
-                                           ["hpa/dev-inference-sim", "--kubeconfig", config])
-        process.executableURL = URL(fileURLWithPath: command.executable)
-        process.arguments = command.arguments
+        let process = Tools.spawn("kube-watch", ["hpa/dev-inference-sim", "--kubeconfig", config])
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -89,11 +93,14 @@ import YAMLTree
         defer { Task { await server.close() } }
         let folder = B.Folder()
         let wrong = folder.write("wrong", B.kubeconfig(server: server.url, user: "    token: nope"))
-        let refused = try B.run(["hpa/dev-inference-sim", "--kubeconfig", wrong, "--seconds", "10s"], tool: "kube-watch")
+        let refused = try B.run(
+            ["hpa/dev-inference-sim", "--kubeconfig", wrong, "--seconds", "10s"], tool: "kube-watch")
         #expect(refused.status == 3, "\(refused.stderr)")
         #expect(refused.stderr.contains("401"), "\(refused.stderr)")
         let right = folder.write("right", B.kubeconfig(server: server.url, user: "    token: s3cret"))
-        let full = try B.run(["hpa/dev-inference-sim", "--kubeconfig", right, "--seconds", "1s"], tool: "kube-watch", stdoutTo: "/dev/full")
+        let full = try B.run(
+            ["hpa/dev-inference-sim", "--kubeconfig", right, "--seconds", "1s"], tool: "kube-watch",
+            stdoutTo: "/dev/full")
         #expect(full.status == 1, "\(full.stderr)")
         #expect(full.stderr.contains("kube-watch: stdout: cannot write: No space left on device"), "\(full.stderr)")
         let usage = try B.run(["pod/x", "--kubeconfig", right], tool: "kube-watch")
@@ -109,18 +116,25 @@ import YAMLTree
         defer { Task { await server.close() } }
         let folder = B.Folder()
         let config = folder.write("config", B.kubeconfig(server: server.url, user: "    token: s3cret"))
-        let result = try B.run(["hpa/dev-inference-sim", "--kubeconfig", config, "--seconds", "3s"], tool: "kube-watch")
+        let result = try B.run(
+            ["hpa/dev-inference-sim", "--kubeconfig", config, "--seconds", "3s"], tool: "kube-watch")
         #expect(result.status == 0, "\(result.stderr)")
 
         var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
         parts.removeLast(3)
-        let rbac = try String(contentsOfFile: parts.joined(separator: "/") + "/k8s/jobs/watch/rbac.yaml", encoding: .utf8)
+        let rbac = try String(
+            contentsOfFile: parts.joined(separator: "/") + "/k8s/jobs/watch/rbac.yaml", encoding: .utf8)
         let role = try #require(try YAMLNode.parseAll(rbac).first { $0["kind"]?.string == "Role" })
         let rules = (role["rules"]?.items ?? []).map { rule in
-            (groups: Set(rule["apiGroups"]?.items.compactMap(\.string) ?? []), resources: Set(rule["resources"]?.items.compactMap(\.string) ?? []),
-             verbs: Set(rule["verbs"]?.items.compactMap(\.string) ?? []))
+            (
+                groups: Set(rule["apiGroups"]?.items.compactMap(\.string) ?? []),
+                resources: Set(rule["resources"]?.items.compactMap(\.string) ?? []),
+                verbs: Set(rule["verbs"]?.items.compactMap(\.string) ?? [])
+            )
         }
-        #expect(!rules.isEmpty && rules.allSatisfy { $0.verbs.isSubset(of: ["get", "list", "watch"]) }, "read-only: \(rules)")
+        #expect(
+            !rules.isEmpty && rules.allSatisfy { $0.verbs.isSubset(of: ["get", "list", "watch"]) },
+            "read-only: \(rules)")
 
         // /api/v1/namespaces/NS/RESOURCE[/NAME] or /apis/GROUP/VERSION/namespaces/NS/RESOURCE[/NAME].
         var asked = Set<String>()
@@ -134,12 +148,18 @@ import YAMLTree
             let resource = segments[ns + 2]
             let verb = request.isWatch ? "watch" : (ns + 3 < segments.count ? "get" : "list")
             asked.insert("\(verb) \(group)/\(resource)")
-            #expect(rules.contains { $0.groups.contains(group) && $0.resources.contains(resource) && $0.verbs.contains(verb) },
-                    "the Role does not allow \(verb) on \(group.isEmpty ? "core" : group)/\(resource) (\(request.path))")
+            #expect(
+                rules.contains {
+                    $0.groups.contains(group) && $0.resources.contains(resource) && $0.verbs.contains(verb)
+                },
+                "the Role does not allow \(verb) on \(group.isEmpty ? "core" : group)/\(resource) (\(request.path))")
         }
         // Everything kube-watch reads was asked for in three seconds.
-        #expect(asked.isSuperset(of: ["list autoscaling/horizontalpodautoscalers", "watch autoscaling/horizontalpodautoscalers",
-                                      "list apps/deployments", "watch apps/deployments", "list /pods", "watch /pods",
-                                      "list /events", "watch /events", "list metrics.k8s.io/pods"]), "\(asked.sorted())")
+        #expect(
+            asked.isSuperset(of: [
+                "list autoscaling/horizontalpodautoscalers", "watch autoscaling/horizontalpodautoscalers",
+                "list apps/deployments", "watch apps/deployments", "list /pods", "watch /pods",
+                "list /events", "watch /events", "list metrics.k8s.io/pods",
+            ]), "\(asked.sorted())")
     }
 }

@@ -26,15 +26,23 @@ import Testing
         let real: [String: JSONObject] = try [
             "hpa": #require(lines.hpa(ScalingLinesTests.object("hpa-scaling-limited.json"), ts: 1).first),
             "deployment": #require(lines.deployment(ScalingLinesTests.object("deployment-complete.json"), ts: 1).first),
-            "pod_metrics": #require(lines.podMetrics(ScalingLinesTests.object("podmetrics-list.json").objects("items"), ts: 1).first),
-            "hpa_event": #require(lines.event(ScalingLinesTests.object("event-rescale.json"), initial: false, ts: 1).first),
-            "pod": #require(lines.pod(old: nil, new: ScalingLinesTests.object("pods-ready.json").objects("items").first, initial: false, ts: 1)
+            "pod_metrics": #require(
+                lines.podMetrics(ScalingLinesTests.object("podmetrics-list.json").objects("items"), ts: 1).first),
+            "hpa_event": #require(
+                lines.event(ScalingLinesTests.object("event-rescale.json"), initial: false, ts: 1).first),
+            "pod": #require(
+                lines.pod(
+                    old: nil, new: ScalingLinesTests.object("pods-ready.json").objects("items").first, initial: false,
+                    ts: 1
+                )
                 .first { $0["event"] == .string("ready") }),
         ]
         // What a simulation has no value for: the metric's raw quantity and why scaling
         // is inactive (it always has metrics), memory, an Event's repeat count and time.
-        let notModelled: [String: Set<String>] = ["hpa": ["metric_cpu_current_value", "scaling_active_message"],
-                                                  "pod_metrics": ["memory_bytes"], "hpa_event": ["count", "at"]]
+        let notModelled: [String: Set<String>] = [
+            "hpa": ["metric_cpu_current_value", "scaling_active_message"],
+            "pod_metrics": ["memory_bytes"], "hpa_event": ["count", "at"],
+        ]
         for (type, line) in real {
             let sim = try #require(predicted[type], "hpa-sim wrote no \(type) line")
             let missing = Set(line.keys).subtracting(sim.keys).subtracting(notModelled[type] ?? [])

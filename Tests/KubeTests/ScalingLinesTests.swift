@@ -17,7 +17,9 @@ import Testing
         return try JSONObject(parsing: Array(try JSONSerialization.data(withJSONObject: tree)))
     }
 
-    static func text(_ lines: [JSONObject]) -> [String] { lines.map { String(decoding: $0.serialized(realPrecision: 16), as: UTF8.self) } }
+    static func text(_ lines: [JSONObject]) -> [String] {
+        lines.map { String(decoding: $0.serialized(realPrecision: 16), as: UTF8.self) }
+    }
 
     @Test func quantitiesAndTimes() {
         #expect(KubeValues.quantity("179165741n") == 0.179165741)
@@ -59,7 +61,12 @@ import Testing
         #expect(lines.hpa(limited, ts: 115).isEmpty)
         let calmer = try Self.edited(limited) { tree in
             var status = tree["status"] as! [String: Any]
-            status["currentMetrics"] = [["type": "Resource", "resource": ["name": "cpu", "current": ["averageUtilization": 58, "averageValue": "116m"]]]]
+            status["currentMetrics"] = [
+                [
+                    "type": "Resource",
+                    "resource": ["name": "cpu", "current": ["averageUtilization": 58, "averageValue": "116m"]],
+                ]
+            ]
             tree["status"] = status
         }
         let next = lines.hpa(calmer, ts: 130)
@@ -106,7 +113,10 @@ import Testing
     @Test func anUnschedulablePodSaysSo() throws {
         var lines = ScalingLines()
         let pod = try #require(try Self.object("pods-unschedulable.json").objects("items").first)
-        #expect(lines.pod(old: nil, new: pod, initial: true, ts: 1).map { $0["event"] } == [.string("created"), .string("unschedulable")])
+        #expect(
+            lines.pod(old: nil, new: pod, initial: true, ts: 1).map { $0["event"] } == [
+                .string("created"), .string("unschedulable"),
+            ])
     }
 
     @Test func podMetricsOncePerSample() throws {

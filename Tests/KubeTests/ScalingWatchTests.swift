@@ -63,17 +63,23 @@ import Testing
                 return .stream([], drop: false, holdMs: hold)
             case "/api/v1/namespaces/capture/pods":
                 if !request.isWatch {
-                    let n = podLists.withLockedValue { $0 += 1; return $0 }
+                    let n = podLists.withLockedValue {
+                        $0 += 1; return $0
+                    }
                     return .json(200, n == 1 ? W.list([podA], rv: "200") : W.list([podB], rv: "250"))
                 }
                 if request.query["resourceVersion"] == "200" { return .stream([(50, String(gone))], drop: false) }
                 return .stream([], drop: false, holdMs: hold)
             case "/api/v1/namespaces/capture/events":
                 if !request.isWatch { return .json(200, W.list([], rv: "400")) }
-                if request.query["resourceVersion"] == "400" { return .stream([(150, W.event("ADDED", rescale))], drop: false, holdMs: hold) }
+                if request.query["resourceVersion"] == "400" {
+                    return .stream([(150, W.event("ADDED", rescale))], drop: false, holdMs: hold)
+                }
                 return .stream([], drop: false, holdMs: hold)
             case "/apis/metrics.k8s.io/v1beta1/namespaces/capture/pods":
-                let n = metricReads.withLockedValue { $0.append(.now); return $0.count }
+                let n = metricReads.withLockedValue {
+                    $0.append(.now); return $0.count
+                }
                 return .json(200, Self.metrics(n))
             default:
                 return .json(404, W.fixture("status-404.json"))
@@ -82,13 +88,17 @@ import Testing
         defer { Task { await server.close() } }
         let client = try KubeClient(access: W.access(server))
         let collected = NIOLockedValueBox<[String]>([])
-        let watch = ScalingWatch(client: client, namespace: Self.ns, target: try WaitTarget.parse("hpa/dev-inference-sim")) { bytes in
+        let watch = ScalingWatch(
+            client: client, namespace: Self.ns, target: try WaitTarget.parse("hpa/dev-inference-sim")
+        ) { bytes in
             collected.withLockedValue { $0.append(String(decoding: bytes.dropLast(), as: UTF8.self)) }
         }
         let task = Task { try await watch.run() }
         // Until the last expected line and a third metrics read, however busy the machine.
         for _ in 0..<400 {
-            let done = collected.withLockedValue { $0.contains { $0.contains("hpa_event") } } && metricReads.withLockedValue { $0.count } >= 3
+            let done =
+                collected.withLockedValue { $0.contains { $0.contains("hpa_event") } }
+                && metricReads.withLockedValue { $0.count } >= 3
             if done { break }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -98,9 +108,14 @@ import Testing
 
         // The HPA: its first state, then the change; the drop repeats nothing.
         #expect(of("hpa").map { $0["current_utilization_pct"] } == [.integer(87), .integer(103)])
-        let hpaWatches = server.seen.filter { $0.path == Self.base && $0.isWatch }.map { $0.query["resourceVersion"] ?? "" }
-        #expect(hpaWatches.prefix(2) == ["100", "101"], "the dropped watch resumes from the last version: \(hpaWatches)")
-        #expect(server.seen.filter { $0.path == Self.base && !$0.isWatch }.count == 2, "one lookup, one list: no relist after a drop")
+        let hpaWatches = server.seen.filter { $0.path == Self.base && $0.isWatch }.map {
+            $0.query["resourceVersion"] ?? ""
+        }
+        #expect(
+            hpaWatches.prefix(2) == ["100", "101"], "the dropped watch resumes from the last version: \(hpaWatches)")
+        #expect(
+            server.seen.filter { $0.path == Self.base && !$0.isWatch }.count == 2,
+            "one lookup, one list: no relist after a drop")
         // The Deployment, once.
         #expect(of("deployment").count == 1)
         #expect(of("deployment").first?["ready"] == .integer(2))
@@ -118,12 +133,19 @@ import Testing
         // Metrics: read again once per (1 s) window, not in a tight loop, each read a new sample per pod.
         let reads = metricReads.withLockedValue { $0 }
         #expect(reads.count >= 3)
-        if reads.count >= 3 { #expect(reads[2] - reads[0] >= .seconds(1.8), "two pauses of one window between three reads") }
-        let metricPods = Set(of("pod_metrics").compactMap { line -> String? in if case .string(let s) = line["pod"] { s } else { nil } })
+        if reads.count >= 3 {
+            #expect(reads[2] - reads[0] >= .seconds(1.8), "two pauses of one window between three reads")
+        }
+        let metricPods = Set(
+            of("pod_metrics").compactMap { line -> String? in if case .string(let s) = line["pod"] { s } else { nil } })
         #expect(metricPods.count >= 3)
-        #expect(of("pod_metrics").count % metricPods.count == 0 && of("pod_metrics").count >= 3 * metricPods.count - metricPods.count,
-                "one line per pod per read: \(of("pod_metrics").count) lines, \(metricPods.count) pods, \(reads.count) reads")
-        #expect(of("watch_error").isEmpty, "\(of("watch_error").map { String(decoding: $0.serialized(), as: UTF8.self) })")
+        #expect(
+            of("pod_metrics").count % metricPods.count == 0
+                && of("pod_metrics").count >= 3 * metricPods.count - metricPods.count,
+            "one line per pod per read: \(of("pod_metrics").count) lines, \(metricPods.count) pods, \(reads.count) reads"
+        )
+        #expect(
+            of("watch_error").isEmpty, "\(of("watch_error").map { String(decoding: $0.serialized(), as: UTF8.self) })")
         #expect(lines.allSatisfy { $0["ts"].number.map { $0 > 1_700_000_000 } ?? false })
         await client.shutdown()
     }
@@ -146,19 +168,25 @@ import Testing
         defer { Task { await server.close() } }
         let client = try KubeClient(access: W.access(server))
         let collected = NIOLockedValueBox<[String]>([])
-        let watch = ScalingWatch(client: client, namespace: Self.ns, target: try WaitTarget.parse("deployment/sim")) { bytes in
+        let watch = ScalingWatch(client: client, namespace: Self.ns, target: try WaitTarget.parse("deployment/sim")) {
+            bytes in
             collected.withLockedValue { $0.append(String(decoding: bytes, as: UTF8.self)) }
         }
         let task = Task { try await watch.run() }
         for _ in 0..<400 {
-            let seen = collected.withLockedValue { lines in lines.contains { $0.contains(#""watch":"metrics""#) } && lines.contains { $0.contains(#""type":"hpa""#) } }
+            let seen = collected.withLockedValue { lines in
+                lines.contains { $0.contains(#""watch":"metrics""#) }
+                    && lines.contains { $0.contains(#""type":"hpa""#) }
+            }
             if seen { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         task.cancel()
         let lines = collected.withLockedValue { $0 }
         #expect(lines.contains { $0.contains(#""type":"watch_error""#) && $0.contains(#""watch":"metrics""#) })
-        #expect(lines.contains { $0.contains(#""type":"hpa""#) && $0.contains(#""scaling_active":false"#) }, "the HPA found by its scaleTargetRef")
+        #expect(
+            lines.contains { $0.contains(#""type":"hpa""#) && $0.contains(#""scaling_active":false"#) },
+            "the HPA found by its scaleTargetRef")
         await client.shutdown()
     }
 }

@@ -35,11 +35,15 @@ final class TestAPIServer: @unchecked Sendable {
     var seen: [Request] { requests.withLockedValue { $0 } }
 
     /// `token`: the bearer token required (nil: none); `requireClientCert`: mutual TLS.
-    init(token: String?, requireClientCert: Bool = false,
-         script: @escaping @Sendable (Request, Int) -> Reply) async throws {
+    init(
+        token: String?, requireClientCert: Bool = false,
+        script: @escaping @Sendable (Request, Int) -> Reply
+    ) async throws {
         let pki = TestPKI.shared
         var tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(pki.serverCertPEM.utf8)).map { .certificate($0) },
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(pki.serverCertPEM.utf8)).map {
+                .certificate($0)
+            },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(pki.serverKeyPEM.utf8), format: .pem)))
         if requireClientCert {
             tls.certificateVerification = .noHostnameVerification
@@ -62,7 +66,8 @@ final class TestAPIServer: @unchecked Sendable {
 
     func close() async { try? await channel.close() }
 
-    static let status401 = #"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}"#
+    static let status401 =
+        #"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}"#
 
     final class Handler: ChannelInboundHandler {
         typealias InboundIn = HTTPServerRequestPart
@@ -73,7 +78,10 @@ final class TestAPIServer: @unchecked Sendable {
         let script: @Sendable (Request, Int) -> Reply
         var head: HTTPRequestHead?
 
-        init(token: String?, requireClientCert: Bool, log: NIOLockedValueBox<[Request]>, script: @escaping @Sendable (Request, Int) -> Reply) {
+        init(
+            token: String?, requireClientCert: Bool, log: NIOLockedValueBox<[Request]>,
+            script: @escaping @Sendable (Request, Int) -> Reply
+        ) {
             self.token = token
             self.requireClientCert = requireClientCert
             self.log = log
@@ -90,13 +98,18 @@ final class TestAPIServer: @unchecked Sendable {
                 var query: [String: String] = [:]
                 if parts.count == 2 {
                     for pair in parts[1].split(separator: "&") {
-                        let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+                        let kv = pair.split(separator: "=", maxSplits: 1).map {
+                            String($0).removingPercentEncoding ?? String($0)
+                        }
                         query[kv[0]] = kv.count > 1 ? kv[1] : ""
                     }
                 }
-                let request = Request(path: String(parts[0]), query: query, authorization: head.headers.first(name: "Authorization"),
-                                      hasClientCertificate: requireClientCert)
-                let index = log.withLockedValue { $0.append(request); return $0.count - 1 }
+                let request = Request(
+                    path: String(parts[0]), query: query, authorization: head.headers.first(name: "Authorization"),
+                    hasClientCertificate: requireClientCert)
+                let index = log.withLockedValue {
+                    $0.append(request); return $0.count - 1
+                }
                 if let token, request.authorization != "Bearer \(token)" {
                     respond(context, .json(401, TestAPIServer.status401))
                 } else {
@@ -108,20 +121,29 @@ final class TestAPIServer: @unchecked Sendable {
         func respond(_ context: ChannelHandlerContext, _ reply: Reply) {
             switch reply {
             case .json(let status, let body):
-                var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", String(body.utf8.count))])
+                var headers = HTTPHeaders([
+                    ("Content-Type", "application/json"), ("Content-Length", String(body.utf8.count)),
+                ])
                 headers.add(name: "Connection", value: "keep-alive")
-                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
+                context.write(
+                    wrapOutboundOut(
+                        .head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))),
+                    promise: nil)
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             case .stream(let events, let drop, let holdMs):
                 let headers = HTTPHeaders([("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")])
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                context.writeAndFlush(
+                    wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+                    promise: nil)
                 let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
                 var delay: Int64 = 0
                 for event in events {
                     delay += Int64(event.delayMs)
                     context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
-                        bound.value.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: event.line + "\n")))), promise: nil)
+                        bound.value.writeAndFlush(
+                            NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: event.line + "\n")))),
+                            promise: nil)
                     }
                 }
                 context.eventLoop.scheduleTask(in: .milliseconds(delay + Int64(holdMs))) {

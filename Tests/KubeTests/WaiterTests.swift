@@ -24,23 +24,29 @@ import Platform
     static func versioned(_ object: String, _ rv: String) -> String {
         let o = try! JSONObject(parsing: Array(object.utf8))
         let text = String(decoding: o.serialized(), as: UTF8.self)
-        return text.replacingOccurrences(of: #""resourceVersion":"\#(o.string("metadata", "resourceVersion") ?? "")""#,
-                                         with: #""resourceVersion":"\#(rv)""#)
+        return text.replacingOccurrences(
+            of: #""resourceVersion":"\#(o.string("metadata", "resourceVersion") ?? "")""#,
+            with: #""resourceVersion":"\#(rv)""#)
     }
 
     static func access(_ server: TestAPIServer, token: String? = "t0ken") -> ClusterAccess {
-        ClusterAccess(server: server.url, namespace: "capture", caPEM: Array(TestPKI.shared.caPEM.utf8), insecureSkipTLSVerify: false,
-                      clientCertificatePEM: nil, clientKeyPEM: nil, credential: token.map { .token($0) } ?? .none, source: "test")
+        ClusterAccess(
+            server: server.url, namespace: "capture", caPEM: Array(TestPKI.shared.caPEM.utf8),
+            insecureSkipTLSVerify: false,
+            clientCertificatePEM: nil, clientKeyPEM: nil, credential: token.map { .token($0) } ?? .none, source: "test")
     }
 
-    static func run(_ server: TestAPIServer, _ targets: [String], access: ClusterAccess? = nil, timeout: Double = 20,
-                    tweak: (inout Waiter.Options) -> Void = { _ in }) async throws -> (Waiter.Outcome, [Waiter.Update]) {
+    static func run(
+        _ server: TestAPIServer, _ targets: [String], access: ClusterAccess? = nil, timeout: Double = 20,
+        tweak: (inout Waiter.Options) -> Void = { _ in }
+    ) async throws -> (Waiter.Outcome, [Waiter.Update]) {
         let client = try KubeClient(access: access ?? Self.access(server))
         var options = Waiter.Options(namespace: "capture")
         options.timeout = timeout
         tweak(&options)
         let updates = NIOLockedValueBox<[Waiter.Update]>([])
-        let outcome = await Waiter(client: client, options: options).run(try targets.map { try WaitTarget.parse($0) }) { update in
+        let outcome = await Waiter(client: client, options: options).run(try targets.map { try WaitTarget.parse($0) }) {
+            update in
             updates.withLockedValue { $0.append(update) }
         }
         await client.shutdown()
@@ -59,10 +65,11 @@ import Platform
         // A test run that keeps both cores busy can stall the watch past its deadline:
         // the waiter then says it is retrying, which is what it should say.
         let said = updates.map { $0.readiness.message }.filter { !$0.hasPrefix("cannot reach the API server") }
-        #expect(said == [
-            "Waiting for deployment \"web\" rollout to finish: 0 out of 2 new replicas have been updated...",
-            "deployment \"web\" successfully rolled out",
-        ])
+        #expect(
+            said == [
+                "Waiting for deployment \"web\" rollout to finish: 0 out of 2 new replicas have been updated...",
+                "deployment \"web\" successfully rolled out",
+            ])
         // A list, then a watch from the list's resourceVersion.
         let watch = try #require(server.seen.first { $0.isWatch })
         #expect(watch.query["resourceVersion"] == "100" && watch.query["fieldSelector"] == "metadata.name=web")
@@ -74,7 +81,9 @@ import Platform
         let server = try await TestAPIServer(token: "t0ken") { _, _ in .json(200, Self.list([stuck], rv: "5")) }
         defer { Task { await server.close() } }
         let (outcome, _) = try await Self.run(server, ["deployment/stuck"])
-        #expect(outcome == .failed(target: "deployment/stuck", message: "deployment \"stuck\" exceeded its progress deadline"))
+        #expect(
+            outcome
+                == .failed(target: "deployment/stuck", message: "deployment \"stuck\" exceeded its progress deadline"))
     }
 
     @Test func anObjectCreatedLaterIsWaitedFor() async throws {
@@ -151,9 +160,12 @@ import Platform
 
     @Test func hpaWithoutThenWithMetrics() async throws {
         let noMetrics = Self.fixture("hpa-no-metrics.json")
-        let withMetrics = #"{"kind":"HorizontalPodAutoscaler","metadata":{"name":"sim","resourceVersion":"41"},"spec":{"metrics":[{"type":"Resource"}]},"status":{"currentMetrics":[{"type":"Resource","resource":{"name":"cpu","current":{"averageUtilization":3}}}],"conditions":[{"type":"ScalingActive","status":"True"}]}}"#
+        let withMetrics =
+            #"{"kind":"HorizontalPodAutoscaler","metadata":{"name":"sim","resourceVersion":"41"},"spec":{"metrics":[{"type":"Resource"}]},"status":{"currentMetrics":[{"type":"Resource","resource":{"name":"cpu","current":{"averageUtilization":3}}}],"conditions":[{"type":"ScalingActive","status":"True"}]}}"#
         let server = try await TestAPIServer(token: "t0ken") { request, _ in
-            request.isWatch ? .stream([(50, Self.event("MODIFIED", withMetrics))], drop: false) : .json(200, Self.list([noMetrics], rv: "40"))
+            request.isWatch
+                ? .stream([(50, Self.event("MODIFIED", withMetrics))], drop: false)
+                : .json(200, Self.list([noMetrics], rv: "40"))
         }
         defer { Task { await server.close() } }
         let (outcome, updates) = try await Self.run(server, ["hpa/sim"])
@@ -163,11 +175,15 @@ import Platform
     }
 
     @Test func endpointSlicesBecomeReady() async throws {
-        let empty = #"{"kind":"EndpointSlice","metadata":{"name":"sim-abc","resourceVersion":"60","labels":{"kubernetes.io/service-name":"sim"}},"endpoints":[{"addresses":["10.0.0.9"],"conditions":{"ready":false},"targetRef":{"name":"p1"}}]}"#
+        let empty =
+            #"{"kind":"EndpointSlice","metadata":{"name":"sim-abc","resourceVersion":"60","labels":{"kubernetes.io/service-name":"sim"}},"endpoints":[{"addresses":["10.0.0.9"],"conditions":{"ready":false},"targetRef":{"name":"p1"}}]}"#
         let ready = Self.fixture("endpointslices.json")
-        let readySlice = String(decoding: try JSONObject(parsing: Array(ready.utf8)).objects("items")[0].serialized(), as: UTF8.self)
+        let readySlice = String(
+            decoding: try JSONObject(parsing: Array(ready.utf8)).objects("items")[0].serialized(), as: UTF8.self)
         let server = try await TestAPIServer(token: "t0ken") { request, _ in
-            request.isWatch ? .stream([(50, Self.event("MODIFIED", Self.versioned(readySlice, "61")))], drop: false) : .json(200, Self.list([empty], rv: "60"))
+            request.isWatch
+                ? .stream([(50, Self.event("MODIFIED", Self.versioned(readySlice, "61")))], drop: false)
+                : .json(200, Self.list([empty], rv: "60"))
         }
         defer { Task { await server.close() } }
         let (outcome, updates) = try await Self.run(server, ["service/sim"])
@@ -177,7 +193,8 @@ import Platform
     }
 
     @Test func stuckPodsAreReportedAndFailFast() async throws {
-        let stuckDeployment = #"{"kind":"Deployment","metadata":{"name":"stuck","generation":1,"resourceVersion":"9"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"stuck"}}},"status":{"observedGeneration":1,"replicas":1,"updatedReplicas":1,"availableReplicas":0}}"#
+        let stuckDeployment =
+            #"{"kind":"Deployment","metadata":{"name":"stuck","generation":1,"resourceVersion":"9"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"stuck"}}},"status":{"observedGeneration":1,"replicas":1,"updatedReplicas":1,"availableReplicas":0}}"#
         let pods = Self.fixture("pods-unschedulable.json")
         let server = try await TestAPIServer(token: "t0ken") { request, _ in
             if request.path.hasSuffix("/pods") { return .json(200, pods) }
@@ -194,12 +211,16 @@ import Platform
     @Test func deletedWhenTheWatchSaysSo() async throws {
         let complete = Self.fixture("deployment-complete.json")
         let server = try await TestAPIServer(token: "t0ken") { request, _ in
-            request.isWatch ? .stream([(50, Self.event("DELETED", Self.versioned(complete, "31")))], drop: false)
-                            : .json(200, Self.list([complete], rv: "30"))
+            request.isWatch
+                ? .stream([(50, Self.event("DELETED", Self.versioned(complete, "31")))], drop: false)
+                : .json(200, Self.list([complete], rv: "30"))
         }
         defer { Task { await server.close() } }
         let (outcome, updates) = try await Self.run(server, ["deployment/web"]) { $0.condition = .deleted }
         #expect(outcome == .done)
-        #expect(updates.map { $0.readiness.message } == ["deployment/web still exists (1 object)", "deployment/web is gone"])
+        #expect(
+            updates.map { $0.readiness.message } == [
+                "deployment/web still exists (1 object)", "deployment/web is gone",
+            ])
     }
 }

@@ -51,7 +51,9 @@ import Platform
 
     @Test func refusalStops() throws {
         var state = WatchState()
-        let event = try WatchEvent.parse(Array(#"{"type":"ERROR","object":{"kind":"Status","code":403,"reason":"Forbidden","message":"nope"}}"#.utf8))
+        let event = try WatchEvent.parse(
+            Array(#"{"type":"ERROR","object":{"kind":"Status","code":403,"reason":"Forbidden","message":"nope"}}"#.utf8)
+        )
         #expect(state.apply(event) == .refused(code: 403, message: "nope"))
         #expect(KubeAPIError.refused(code: 401, message: "").description.contains("401 Unauthorized"))
     }

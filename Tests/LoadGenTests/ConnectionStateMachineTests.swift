@@ -23,7 +23,9 @@ import Testing
 
     @Test func aConnectThatFailsRecordsItsRequest() {
         var m = ConnectionStateMachine(opening: Self.request)
-        #expect(m.connectFailed(kind: "connect") == .record(Outcome(request: Self.request, error: "connect"), thenClose: false))
+        #expect(
+            m.connectFailed(kind: "connect")
+                == .record(Outcome(request: Self.request, error: "connect"), thenClose: false))
         #expect(m.isClosed)
         #expect(m.request == nil)
     }
@@ -33,7 +35,9 @@ import Testing
         m.responseHead(status: 200, pod: "pod-a", keepAlive: true)
         m.responseBody(bytes: 10)
         m.responseBody(bytes: 5)
-        #expect(m.responseEnded() == .record(Outcome(request: Self.sent(2_000), status: 200, bytes: 15, pod: "pod-a"), thenClose: false))
+        #expect(
+            m.responseEnded()
+                == .record(Outcome(request: Self.sent(2_000), status: 200, bytes: 15, pod: "pod-a"), thenClose: false))
         #expect(m.isIdle)
         #expect(m.request == nil)
         let next = InFlight(seq: 8, due: 5_000, sent: 0)
@@ -52,7 +56,11 @@ import Testing
         var m = Self.awaiting()
         m.responseHead(status: 503, pod: "pod-b", keepAlive: true)
         m.responseBody(bytes: 3)
-        #expect(m.failed(kind: "reset") == .record(Outcome(request: Self.sent(2_000), status: 503, bytes: 3, pod: "pod-b", error: "reset"), thenClose: true))
+        #expect(
+            m.failed(kind: "reset")
+                == .record(
+                    Outcome(request: Self.sent(2_000), status: 503, bytes: 3, pod: "pod-b", error: "reset"),
+                    thenClose: true))
         #expect(m.isClosed)
         #expect(m.failed(kind: "reset") == .none, "a second failure (channelInactive after close) reports nothing")
         #expect(m.responseEnded() == .none)
@@ -60,7 +68,8 @@ import Testing
 
     @Test func aFailureBeforeTheHeadHasNoStatus() {
         var m = Self.awaiting()
-        #expect(m.failed(kind: "timeout") == .record(Outcome(request: Self.sent(2_000), error: "timeout"), thenClose: true))
+        #expect(
+            m.failed(kind: "timeout") == .record(Outcome(request: Self.sent(2_000), error: "timeout"), thenClose: true))
     }
 
     @Test func anIdleConnectionThatFailsJustCloses() {
@@ -72,7 +81,9 @@ import Testing
 
     @Test func aRequestCancelledWhileConnectingClosesTheConnectionWhenItOpens() {
         var m = ConnectionStateMachine(opening: Self.request)
-        #expect(m.failed(kind: "cancelled") == .record(Outcome(request: Self.request, error: "cancelled"), thenClose: false))
+        #expect(
+            m.failed(kind: "cancelled") == .record(Outcome(request: Self.request, error: "cancelled"), thenClose: false)
+        )
         #expect(m.request == nil)
         #expect(m.connected(at: 2_000) == .close, "opened after its request was cancelled: closed at once")
         #expect(m.isClosed)
@@ -83,7 +94,9 @@ import Testing
         #expect(m.request == nil)
         #expect(m.connected(at: 1_000) == .none)
         #expect(m.isIdle, "ready for the first request")
-        #expect(m.send(Self.request, at: 2_000) == .send(InFlight(seq: Self.request.seq, due: Self.request.due, sent: 2_000)))
+        #expect(
+            m.send(Self.request, at: 2_000)
+                == .send(InFlight(seq: Self.request.seq, due: Self.request.due, sent: 2_000)))
         var failed = ConnectionStateMachine()
         #expect(failed.connectFailed(kind: "connect") == .none, "no request: nothing to record")
         #expect(failed.isClosed)

@@ -8,7 +8,9 @@ import NIOPosix
 import Testing
 
 /// A server on a free loopback port whose connections get the handlers `handlers` makes.
-func bindLoopbackServer(group: any EventLoopGroup, handlers: @escaping @Sendable () -> [any ChannelHandler]) async throws -> any Channel {
+func bindLoopbackServer(
+    group: any EventLoopGroup, handlers: @escaping @Sendable () -> [any ChannelHandler]
+) async throws -> any Channel {
     try await ServerBootstrap(group: group)
         .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
         .childChannelInitializer { child in
@@ -71,11 +73,14 @@ final class TestServer: Sendable {
     static let serverGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     /// Runs a plan against `port`; returns the records in order of completion.
-    static func run(port: Int, profile: RateProfile, limit: Int? = nil, timeout: Double = 30, connections: Int = 1000,
-                    maxInFlight: Int = 4000, tick: Double? = nil, stopAfter: Duration? = nil) async throws -> ([Record], LoadSummary, LoadRunner.Ending) {
+    static func run(
+        port: Int, profile: RateProfile, limit: Int? = nil, timeout: Double = 30, connections: Int = 1000,
+        maxInFlight: Int = 4000, tick: Double? = nil, stopAfter: Duration? = nil
+    ) async throws -> ([Record], LoadSummary, LoadRunner.Ending) {
         let target = try Target(url: "http://127.0.0.1:\(port)", path: "/infer", method: "GET", headers: [], body: [])
-        var plan = LoadPlan(target: target, schedule: ArrivalSchedule(profile: profile, limit: limit),
-                            connections: connections, maxInFlight: maxInFlight, timeout: timeout)
+        var plan = LoadPlan(
+            target: target, schedule: ArrivalSchedule(profile: profile, limit: limit),
+            connections: connections, maxInFlight: maxInFlight, timeout: timeout)
         if let tick { plan.tick = tick }
         let records = NIOLockedValueBox<[Record]>([])
         let runner = LoadRunner(plan: plan, loop: group.next()) { record in
@@ -97,7 +102,8 @@ final class TestServer: Sendable {
     @Test func exactCountWithEveryKeyAndRoundTrip() async throws {
         let server = try await TestServer(.ok, group: Self.serverGroup)
         defer { Task { await server.close() } }
-        let (records, summary, ending) = try await Self.run(port: server.port, profile: .constant(qps: 500, seconds: nil), limit: 200)
+        let (records, summary, ending) = try await Self.run(
+            port: server.port, profile: .constant(qps: 500, seconds: nil), limit: 200)
         #expect(records.count == 200)
         #expect(summary.errorKinds.isEmpty, "\(summary.errorKinds)")
         #expect(Set(records.map(\.seq)) == Set(0..<200))
@@ -130,13 +136,19 @@ final class TestServer: Sendable {
         // generator's loop does not fail it; bench/load.sh measures the rate and lag.
         let sent = records.map { $0.ts + ($0.latencyMs - $0.serviceMs) / 1000 }.sorted()
         let firstAnswer = records.map { $0.ts + $0.latencyMs / 1000 }.min()!
-        #expect(sent.filter { $0 < firstAnswer }.count >= 5, "sent before the first answer: \(sent.filter { $0 < firstAnswer }.count)")
-        let achieved = Double(sent.count - 1) / (sent.last! - sent.first!)
-        #expect(achieved > 100, "achieved \(achieved) req/s of 200")
-        #expect(summary.lagMs(99) < 1000, "p99 schedule lag \(summary.lagMs(99)) ms")
+        #expect(
+            sent.filter { $0 < firstAnswer }.count >= 5,
+            "sent before the first answer: \(sent.filter { $0 < firstAnswer }.count)")
+        // And all through the run, not only at its start: the median request went out with
+        // others still unanswered (about nine at 200/s; a closed loop has none), however
+        // late a busy machine made the sends.
+        let answers = records.map { $0.ts + $0.latencyMs / 1000 }.sorted()
+        let outstanding = sent.enumerated().map { index, time in index - answers.prefix { $0 <= time }.count }.sorted()
+        #expect(outstanding[outstanding.count / 2] >= 2, "unanswered at each send: \(outstanding)")
         // Open loop: the last send is due at 1.995 s and answered 50 ms later (a closed loop
-        // would take seconds more; the bound is wide for a busy machine, the rate check is tight).
-        #expect(elapsed > .milliseconds(2000) && elapsed < .milliseconds(6000), "took \(elapsed)")
+        // would take 400 × 50 ms = 20 s; the bound is wide for a busy machine, the
+        // outstanding-at-send check above is the tight one).
+        #expect(elapsed > .milliseconds(2000) && elapsed < .milliseconds(15000), "took \(elapsed)")
         let ts = records.map(\.ts).sorted()
         #expect(abs((ts.last! - ts.first!) - 1.995) < 0.001)  // scheduled times are exact
     }
@@ -155,19 +167,25 @@ final class TestServer: Sendable {
         let reset = try await TestServer(.reset, group: Self.serverGroup)
         let garbage = try await TestServer(.garbage, group: Self.serverGroup)
         let stall = try await TestServer(.stall, group: Self.serverGroup)
-        defer { Task { await reset.close(); await garbage.close(); await stall.close() } }
+        defer {
+            Task {
+                await reset.close(); await garbage.close(); await stall.close()
+            }
+        }
         let r = try await Self.run(port: reset.port, profile: .constant(qps: 50, seconds: nil), limit: 3).0
         #expect(r.count == 3 && r.allSatisfy { $0.error == "reset" })
         let g = try await Self.run(port: garbage.port, profile: .constant(qps: 50, seconds: nil), limit: 3).0
         #expect(g.count == 3 && g.allSatisfy { $0.error == "protocol" }, "\(g)")
-        let s = try await Self.run(port: stall.port, profile: .constant(qps: 50, seconds: nil), limit: 3, timeout: 0.3).0
+        let s = try await Self.run(port: stall.port, profile: .constant(qps: 50, seconds: nil), limit: 3, timeout: 0.3)
+            .0
         #expect(s.count == 3 && s.allSatisfy { $0.error == "timeout" && $0.serviceMs >= 300 }, "\(s)")
     }
 
     @Test func inFlightCapRecordsOverloadInsteadOfWaiting() async throws {
         let slow = try await TestServer(.slow(milliseconds: 500), group: Self.serverGroup)
         defer { Task { await slow.close() } }
-        let (records, summary, _) = try await Self.run(port: slow.port, profile: .constant(qps: 100, seconds: nil), limit: 20, maxInFlight: 5)
+        let (records, summary, _) = try await Self.run(
+            port: slow.port, profile: .constant(qps: 100, seconds: nil), limit: 20, maxInFlight: 5)
         #expect(records.count == 20)
         let overload = records.filter { $0.error == "overload" }
         #expect(overload.count >= 10)
@@ -182,7 +200,8 @@ final class TestServer: Sendable {
     @Test func aLongTickSendsLateInBatches() async throws {
         let server = try await TestServer(.ok, group: Self.serverGroup)
         defer { Task { await server.close() } }
-        let (records, summary, _) = try await Self.run(port: server.port, profile: .constant(qps: 100, seconds: nil), limit: 20, tick: 0.025)
+        let (records, summary, _) = try await Self.run(
+            port: server.port, profile: .constant(qps: 100, seconds: nil), limit: 20, tick: 0.025)
         #expect(records.count == 20 && records.allSatisfy { $0.status == 200 })
         // Due at 0, 10, 20, ... ms; wakes at 0, 25, 50, ...: of every five, four are 5–15 ms late.
         let late = records.filter { $0.latencyMs - $0.serviceMs >= 4 }
@@ -193,7 +212,8 @@ final class TestServer: Sendable {
     @Test func stopRecordsEveryScheduledRequest() async throws {
         let stall = try await TestServer(.stall, group: Self.serverGroup)
         defer { Task { await stall.close() } }
-        let (records, summary, ending) = try await Self.run(port: stall.port, profile: .constant(qps: 50, seconds: 10), stopAfter: .milliseconds(300))
+        let (records, summary, ending) = try await Self.run(
+            port: stall.port, profile: .constant(qps: 50, seconds: 10), stopAfter: .milliseconds(300))
         #expect(ending == .stopped)
         #expect(records.count == summary.scheduled)
         #expect(records.count >= 5 && records.count < 100)

@@ -3,7 +3,9 @@ import Platform
 import Testing
 
 @Suite struct ScheduleTests {
-    static func times(_ profile: RateProfile, arrival: ArrivalSchedule.Arrival = .uniform, seed: UInt64 = 1, limit: Int? = nil) -> [Double] {
+    static func times(
+        _ profile: RateProfile, arrival: ArrivalSchedule.Arrival = .uniform, seed: UInt64 = 1, limit: Int? = nil
+    ) -> [Double] {
         var schedule = ArrivalSchedule(profile: profile, arrival: arrival, seed: seed, limit: limit)
         var out: [Double] = []
         while let t = schedule.next() { out.append(t) }
@@ -73,7 +75,9 @@ import Testing
 
 @Suite struct TargetTests {
     @Test func parsesTheOldScriptsHostFlag() throws {
-        let t = try Target(url: "http://localhost:8080", path: nil, method: "get", headers: ["X-A: 1", "Authorization:  Bearer t"], body: [])
+        let t = try Target(
+            url: "http://localhost:8080", path: nil, method: "get", headers: ["X-A: 1", "Authorization:  Bearer t"],
+            body: [])
         #expect(t.host == "localhost" && t.port == 8080 && t.path == "/infer" && t.method == "GET")
         #expect(t.headers.map(\.name) == ["X-A", "Authorization"] && t.headers[1].value == "Bearer t")
         #expect(t.authority == "localhost:8080")
@@ -97,8 +101,14 @@ import Testing
     }
 
     @Test func badMethodAndHeader() {
-        #expect(throws: ParseError.self) { try Target(url: "http://x", path: nil, method: "BREW", headers: [], body: []) }
-        #expect(throws: ParseError.self) { try Target(url: "http://x", path: nil, method: "GET", headers: ["novalue"], body: []) }
-        #expect(throws: ParseError.self) { try Target(url: "http://x", path: "nopath", method: "GET", headers: [], body: []) }
+        #expect(throws: ParseError.self) {
+            try Target(url: "http://x", path: nil, method: "BREW", headers: [], body: [])
+        }
+        #expect(throws: ParseError.self) {
+            try Target(url: "http://x", path: nil, method: "GET", headers: ["novalue"], body: [])
+        }
+        #expect(throws: ParseError.self) {
+            try Target(url: "http://x", path: "nopath", method: "GET", headers: [], body: [])
+        }
     }
 }

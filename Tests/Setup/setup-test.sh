@@ -26,7 +26,7 @@ SH
 chmod +x "$work/stand-in"
 
 # What a Debian machine has when nothing is missing, as commands (besides pkg-config's modules).
-ALL="apt-get id sudo swift git pkg-config update-ca-certificates shellcheck mandoc curl dockerd debootstrap hadolint kubernetes-validate"
+ALL="apt-get id sudo swift git pkg-config update-ca-certificates shellcheck mandoc stress-ng curl dockerd debootstrap hadolint kubernetes-validate"
 
 # run PURPOSE COMMAND...: bin/setup PURPOSE with stand-ins for COMMAND... on PATH (and
 # nothing else but the core tools), as uid $uid, with $pc as pkg-config's modules and

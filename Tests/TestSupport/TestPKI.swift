@@ -35,7 +35,9 @@ public struct TestPKI: Sendable {
                 signatureAlgorithm: .ecdsaWithSHA256,
                 extensions: try Certificate.Extensions {
                     if server {
-                        SubjectAlternativeNames([.ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])), .dnsName("localhost")])
+                        SubjectAlternativeNames([
+                            .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])), .dnsName("localhost"),
+                        ])
                         try ExtendedKeyUsage([.serverAuth])
                     } else {
                         try ExtendedKeyUsage([.clientAuth])
@@ -56,9 +58,12 @@ public struct TestPKI: Sendable {
     /// as): ca.pem, server.pem, server.key, client.pem, client.key.
     public func files() throws -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pki-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        for (name, text) in [("ca.pem", caPEM), ("server.pem", serverCertPEM), ("server.key", serverKeyPEM),
-                             ("client.pem", clientCertPEM), ("client.key", clientKeyPEM)] {
+        try FileManager.default.createDirectory(
+            atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        for (name, text) in [
+            ("ca.pem", caPEM), ("server.pem", serverCertPEM), ("server.key", serverKeyPEM),
+            ("client.pem", clientCertPEM), ("client.key", clientKeyPEM),
+        ] {
             let path = folder + "/" + name
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)

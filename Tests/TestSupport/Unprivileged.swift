@@ -14,7 +14,8 @@ public enum Unprivileged {
     /// `executable arguments`, run as `uid` with no supplementary groups when we are root.
     /// setpriv (util-linux) is on every Debian system; if it is missing the spawn fails
     /// loudly rather than quietly running as root.
-    public static func command(_ executable: String, _ arguments: [String]) -> (executable: String, arguments: [String]) {
+    public static func command(_ executable: String, _ arguments: [String]) -> (executable: String, arguments: [String])
+    {
         guard isActive else { return (executable, arguments) }
         return (setpriv, ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--", executable] + arguments)
     }
@@ -22,8 +23,9 @@ public enum Unprivileged {
     /// A fresh folder the unprivileged tools can write into (removed by the caller).
     public static func makeFolder(_ prefix: String) -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID())").path
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                 attributes: [.posixPermissions: 0o777])
+        try? FileManager.default.createDirectory(
+            atPath: path, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o777])
         chmod(path, 0o777)  // the umask applies to createDirectory's mode
         return path
     }
