@@ -81,12 +81,13 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
         ]),
         .target(name: "LoadGen", dependencies: [
-            "Records", "Platform",
+            "Records", "JSON", "Platform",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -156,8 +157,11 @@ let package = Package(
         .testTarget(name: "AutoscalerTests", dependencies: ["Autoscaler", "HPASim", "JSON", "Records", "Platform"], exclude: ["Fixtures"]),
         .testTarget(name: "YAMLTreeTests", dependencies: ["YAMLTree"]),
         .testTarget(name: "InferServerTests", dependencies: [
-            "InferServer", "InferServeCLI", "JSON", "TestSupport",
+            "InferServer", "InferServeCLI", "InferModel", "JSON", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -165,6 +169,7 @@ let package = Package(
         .testTarget(name: "KubeTests", dependencies: [
             "Kube", "HPASim", "YAMLTree", "JSON", "Platform", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -176,6 +181,7 @@ let package = Package(
         .testTarget(name: "LoadGenTests", dependencies: [
             "LoadGen", "Records", "JSON", "Platform",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             .product(name: "NIOHPACK", package: "swift-nio-http2"),
@@ -184,6 +190,7 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: [
             "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
