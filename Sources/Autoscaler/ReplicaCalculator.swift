@@ -27,8 +27,11 @@ public enum ReplicaCalculator {
         public var metricTimestamp: Double?
         public var metricWindow = 15.0
 
-        public init(requestMillis: Int, usageMillis: Int?, phase: Phase = .running, deleting: Bool = false, ready: Bool? = true,
-                    startTime: Double? = -3600, readyTransition: Double? = -3600, metricTimestamp: Double? = 0, metricWindow: Double = 15) {
+        public init(
+            requestMillis: Int, usageMillis: Int?, phase: Phase = .running, deleting: Bool = false, ready: Bool? = true,
+            startTime: Double? = -3600, readyTransition: Double? = -3600, metricTimestamp: Double? = 0,
+            metricWindow: Double = 15
+        ) {
             self.requestMillis = requestMillis
             self.usageMillis = usageMillis
             self.phase = phase
@@ -59,7 +62,9 @@ public enum ReplicaCalculator {
         if pod.deleting || pod.phase == .failed { return .ignored }
         if pod.phase == .pending { return .unready }
         guard let sample = pod.metricTimestamp, pod.usageMillis != nil else { return .missing }
-        guard let ready = pod.ready, let start = pod.startTime, let transition = pod.readyTransition else { return .unready }
+        guard let ready = pod.ready, let start = pod.startTime, let transition = pod.readyTransition else {
+            return .unready
+        }
         if now < start + settings.cpuInitializationPeriod {
             // Young pods count once a whole metric window was measured after they became Ready.
             return !ready || sample < transition + pod.metricWindow ? .unready : .ready
@@ -76,7 +81,9 @@ public enum ReplicaCalculator {
 
     /// Nil when no ready pod has a sample with a request (the controller then reports
     /// FailedGetResourceMetric and does not scale).
-    public static func replicas(current: Int, pods: [Pod], targetUtilization: Int, now: Double, settings: Settings = Settings()) -> Result? {
+    public static func replicas(
+        current: Int, pods: [Pod], targetUtilization: Int, now: Double, settings: Settings = Settings()
+    ) -> Result? {
         var readyPods: [Pod] = [], unready: [Pod] = [], missing: [Pod] = []
         for pod in pods {
             switch group(pod, now: now, settings: settings) {
@@ -86,13 +93,17 @@ public enum ReplicaCalculator {
             case .ignored: break
             }
         }
-        guard let utilization = Self.utilization(readyPods.map { ($0.usageMillis ?? 0, $0.requestMillis) }) else { return nil }
+        guard let utilization = Self.utilization(readyPods.map { ($0.usageMillis ?? 0, $0.requestMillis) }) else {
+            return nil
+        }
         let target = Double(targetUtilization)
         let ratio = Double(utilization) / target
         let within = { (r: Double) in r >= 1 - settings.tolerance && r <= 1 + settings.tolerance }
         let scaleUpWithUnready = !unready.isEmpty && ratio > 1
         if !scaleUpWithUnready && missing.isEmpty {
-            return Result(replicas: within(ratio) ? current : Int((ratio * Double(readyPods.count)).rounded(.up)), utilization: utilization)
+            return Result(
+                replicas: within(ratio) ? current : Int((ratio * Double(readyPods.count)).rounded(.up)),
+                utilization: utilization)
         }
         // Fill in what is not known, in the direction that damps the change.
         var samples = readyPods.map { ($0.usageMillis ?? 0, $0.requestMillis) }
@@ -102,7 +113,9 @@ public enum ReplicaCalculator {
             samples += missing.map { (0, $0.requestMillis) }
         }
         if scaleUpWithUnready { samples += unready.map { (0, $0.requestMillis) } }
-        guard let recomputed = Self.utilization(samples) else { return Result(replicas: current, utilization: utilization) }
+        guard let recomputed = Self.utilization(samples) else {
+            return Result(replicas: current, utilization: utilization)
+        }
         let newRatio = Double(recomputed) / target
         if within(newRatio) || (ratio < 1 && newRatio > 1) || (ratio > 1 && newRatio < 1) {
             return Result(replicas: current, utilization: utilization)

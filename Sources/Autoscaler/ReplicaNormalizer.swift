@@ -22,20 +22,33 @@ public struct ReplicaNormalizer: Sendable {
 
     /// The replica count to set at `now`, given `current` and the metrics' `proposal`.
     public mutating func decide(current: Int, proposal: Int, now: Double) -> Decision {
-        if current > spec.maxReplicas { return Decision(replicas: spec.maxReplicas, stabilized: spec.maxReplicas, ableToScaleReason: "ReadyForNewScale", limitedReason: "TooManyReplicas") }
-        if current < spec.minReplicas { return Decision(replicas: spec.minReplicas, stabilized: spec.minReplicas, ableToScaleReason: "ReadyForNewScale", limitedReason: "TooFewReplicas") }
+        if current > spec.maxReplicas {
+            return Decision(
+                replicas: spec.maxReplicas, stabilized: spec.maxReplicas, ableToScaleReason: "ReadyForNewScale",
+                limitedReason: "TooManyReplicas")
+        }
+        if current < spec.minReplicas {
+            return Decision(
+                replicas: spec.minReplicas, stabilized: spec.minReplicas, ableToScaleReason: "ReadyForNewScale",
+                limitedReason: "TooFewReplicas")
+        }
         guard spec.hasBehavior else { return legacy(current: current, proposal: proposal, now: now) }
         let up = spec.scaleUp ?? .defaultScaleUp, down = spec.scaleDown ?? .defaultScaleDown
         if recommendations.isEmpty { recommendations.append((current, now)) }
-        let upRec = recommendations.filter { $0.at > now - up.stabilizationSeconds }.map(\.replicas).reduce(proposal, min)
-        let downRec = recommendations.filter { $0.at > now - down.stabilizationSeconds }.map(\.replicas).reduce(proposal, max)
+        let upRec = recommendations.filter { $0.at > now - up.stabilizationSeconds }.map(\.replicas).reduce(
+            proposal, min)
+        let downRec = recommendations.filter { $0.at > now - down.stabilizationSeconds }.map(\.replicas).reduce(
+            proposal, max)
         let stabilized = min(max(current, upRec), downRec)
         remember(proposal, now: now, olderThan: now - max(up.stabilizationSeconds, down.stabilizationSeconds))
-        let able = stabilized == proposal ? "ReadyForNewScale" : (proposal >= current ? "ScaleUpStabilized" : "ScaleDownStabilized")
+        let able =
+            stabilized == proposal
+            ? "ReadyForNewScale" : (proposal >= current ? "ScaleUpStabilized" : "ScaleDownStabilized")
         let (replicas, reason) = limit(stabilized, current: current, up: up, down: down, now: now)
         // A limit that did not bind is no limit: the condition then says DesiredWithinRange.
-        return Decision(replicas: replicas, stabilized: stabilized, ableToScaleReason: able,
-                        limitedReason: replicas == stabilized ? "DesiredWithinRange" : reason)
+        return Decision(
+            replicas: replicas, stabilized: stabilized, ableToScaleReason: able,
+            limitedReason: replicas == stabilized ? "DesiredWithinRange" : reason)
     }
 
     /// After a rescale from `from` to `to` at `now`: remembered for the rate limits.
@@ -65,9 +78,14 @@ public struct ReplicaNormalizer: Sendable {
         events.filter { $0.at > now - period }.reduce(0) { $0 + $1.change }
     }
 
-    private func limit(_ stabilized: Int, current: Int, up: ScalingRules, down: ScalingRules, now: Double) -> (Int, String) {
+    private func limit(
+        _ stabilized: Int, current: Int, up: ScalingRules, down: ScalingRules, now: Double
+    ) -> (Int, String) {
         if stabilized > current {
-            let starts = up.policies.map { current - changed(upEvents, in: $0.periodSeconds, now: now) + changed(downEvents, in: $0.periodSeconds, now: now) }
+            let starts = up.policies.map {
+                current - changed(upEvents, in: $0.periodSeconds, now: now)
+                    + changed(downEvents, in: $0.periodSeconds, now: now)
+            }
             let limits = zip(up.policies, starts).map { p, start in
                 p.kind == .pods ? start + p.value : Int((Double(start) * (1 + Double(p.value) / 100)).rounded(.up))
             }
@@ -77,12 +95,16 @@ public struct ReplicaNormalizer: Sendable {
             return (min(stabilized, allowed), spec.maxReplicas > limit ? "ScaleUpLimit" : "TooManyReplicas")
         }
         if stabilized < current {
-            let starts = down.policies.map { current - changed(upEvents, in: $0.periodSeconds, now: now) + changed(downEvents, in: $0.periodSeconds, now: now) }
+            let starts = down.policies.map {
+                current - changed(upEvents, in: $0.periodSeconds, now: now)
+                    + changed(downEvents, in: $0.periodSeconds, now: now)
+            }
             let limits = zip(down.policies, starts).map { p, start in
                 p.kind == .pods ? start - p.value : Int(Double(start) * (1 - Double(p.value) / 100))
             }
             // The most change is the lowest count.
-            var limit = down.select == .disabled ? current : (down.select == .max ? limits.min() : limits.max()) ?? current
+            var limit =
+                down.select == .disabled ? current : (down.select == .max ? limits.min() : limits.max()) ?? current
             limit = min(limit, current)
             let allowed = max(spec.minReplicas, limit)
             return (max(stabilized, allowed), limit > spec.minReplicas ? "ScaleDownLimit" : "TooFewReplicas")
@@ -100,12 +122,16 @@ public struct ReplicaNormalizer: Sendable {
         let upLimit = max(2 * current, 4)
         let allowed = min(spec.maxReplicas, upLimit)
         if stabilized < spec.minReplicas {
-            return Decision(replicas: spec.minReplicas, stabilized: stabilized, ableToScaleReason: able, limitedReason: "TooFewReplicas")
+            return Decision(
+                replicas: spec.minReplicas, stabilized: stabilized, ableToScaleReason: able,
+                limitedReason: "TooFewReplicas")
         }
         if stabilized > allowed {
-            return Decision(replicas: allowed, stabilized: stabilized, ableToScaleReason: able,
-                            limitedReason: spec.maxReplicas > upLimit ? "ScaleUpLimit" : "TooManyReplicas")
+            return Decision(
+                replicas: allowed, stabilized: stabilized, ableToScaleReason: able,
+                limitedReason: spec.maxReplicas > upLimit ? "ScaleUpLimit" : "TooManyReplicas")
         }
-        return Decision(replicas: stabilized, stabilized: stabilized, ableToScaleReason: able, limitedReason: "DesiredWithinRange")
+        return Decision(
+            replicas: stabilized, stabilized: stabilized, ableToScaleReason: able, limitedReason: "DesiredWithinRange")
     }
 }

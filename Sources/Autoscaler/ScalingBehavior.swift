@@ -26,11 +26,14 @@ public struct ScalingRules: Sendable, Equatable {
 
     /// What the API server fills in when `behavior` is given without scaleUp: no window,
     /// the more of 100 % or 4 pods per 15 s.
-    public static let defaultScaleUp = ScalingRules(stabilizationSeconds: 0, policies: [.init(.pods, 4, periodSeconds: 15), .init(.percent, 100, periodSeconds: 15)])
+    public static let defaultScaleUp = ScalingRules(
+        stabilizationSeconds: 0,
+        policies: [.init(.pods, 4, periodSeconds: 15), .init(.percent, 100, periodSeconds: 15)])
 
     /// ... and without scaleDown: a 300 s window (the controller's
     /// --horizontal-pod-autoscaler-downscale-stabilization), 100 % per 15 s.
-    public static let defaultScaleDown = ScalingRules(stabilizationSeconds: 300, policies: [.init(.percent, 100, periodSeconds: 15)])
+    public static let defaultScaleDown = ScalingRules(
+        stabilizationSeconds: 300, policies: [.init(.percent, 100, periodSeconds: 15)])
 
     /// The longest policy period: how long scale events must be remembered.
     var longestPeriod: Double { policies.map(\.periodSeconds).max() ?? 0 }
@@ -47,7 +50,10 @@ public struct HPASpec: Sendable, Equatable {
     public var scaleDown: ScalingRules?
     public var hasBehavior: Bool { scaleUp != nil || scaleDown != nil }
 
-    public init(minReplicas: Int = 1, maxReplicas: Int, targetUtilization: Int, scaleUp: ScalingRules? = nil, scaleDown: ScalingRules? = nil) {
+    public init(
+        minReplicas: Int = 1, maxReplicas: Int, targetUtilization: Int, scaleUp: ScalingRules? = nil,
+        scaleDown: ScalingRules? = nil
+    ) {
         self.minReplicas = minReplicas
         self.maxReplicas = maxReplicas
         self.targetUtilization = targetUtilization

@@ -25,7 +25,9 @@ public struct Agreement: Sendable, Equatable {
                 periods += 1
                 let want = value(observed, at: t)
                 // The prediction's values within ±1 period: at the edges and at each change between.
-                var seen = [value(predicted, at: t - period), value(predicted, at: t), value(predicted, at: t + period)]
+                var seen = [
+                    value(predicted, at: t - period), value(predicted, at: t), value(predicted, at: t + period),
+                ]
                 seen += predicted.filter { $0.ts >= t - period && $0.ts <= t + period }.map(\.desired)
                 if seen.contains(where: { $0 == want }) { agreeing += 1 }
                 t += period
@@ -33,14 +35,18 @@ public struct Agreement: Sendable, Equatable {
         }
         func changes(_ steps: [(ts: Double, desired: Int)]) -> [(ts: Double, to: Int)] {
             var out: [(ts: Double, to: Int)] = []
-            for i in steps.indices.dropFirst() where steps[i].desired != steps[i - 1].desired { out.append((steps[i].ts, steps[i].desired)) }
+            for i in steps.indices.dropFirst() where steps[i].desired != steps[i - 1].desired {
+                out.append((steps[i].ts, steps[i].desired))
+            }
             return out
         }
         let observedChanges = changes(observed), predictedChanges = changes(predicted)
         self.periods = periods
         periodsAgreeing = agreeing
         rescales = observedChanges.count
-        rescalesMatched = observedChanges.filter { o in predictedChanges.contains { abs($0.ts - o.ts) <= period && $0.to == o.to } }.count
+        rescalesMatched =
+            observedChanges.filter { o in predictedChanges.contains { abs($0.ts - o.ts) <= period && $0.to == o.to } }
+            .count
     }
 
     /// The controller's sync phase in a recorded run, read from the times it rescaled

@@ -88,9 +88,10 @@ struct RunState {
 
     func deploymentLine(at t: Double) {
         // One revision throughout: every pod is up to date.
-        let fields = ScalingLine.deploymentFields(name: config.podPrefix, specReplicas: specReplicas, replicas: pods.count,
-                                                  updated: pods.count, ready: servingCount, available: servingCount,
-                                                  terminating: leaving.count)
+        let fields = ScalingLine.deploymentFields(
+            name: config.podPrefix, specReplicas: specReplicas, replicas: pods.count,
+            updated: pods.count, ready: servingCount, available: servingCount,
+            terminating: leaving.count)
         emit(ScalingLine.stamped(fields, "deployment", ts: start + t))
     }
 
@@ -120,8 +121,9 @@ struct RunState {
         perPodCPU += done * config.cpuPerRequest
         let waiting = queue, c = config
         func at(_ q: Double) -> Double {
-            Self.latency(q, each: each, queue: waiting, cost: c.cpuPerRequest, sigma: c.costSigma, capacity: capacity,
-                         workers: c.workers, maxQueue: c.maxQueue)
+            Self.latency(
+                q, each: each, queue: waiting, cost: c.cpuPerRequest, sigma: c.costSigma, capacity: capacity,
+                workers: c.workers, maxQueue: c.maxQueue)
         }
         (p50, p90, p99) = (at(0.5), at(0.9), at(0.99))
         return (rate, done * n, shed)
@@ -152,8 +154,10 @@ struct RunState {
                     pod.lastScrape = (t, cpu)
                     continue
                 }
-                emit(ScalingLine.podMetrics(pod: pod.name, sampleTs: start + t, windowSeconds: config.metricsResolution,
-                                            cpuMillicores: Double(millis), memoryBytes: nil, ts: start + t + 1))
+                emit(
+                    ScalingLine.podMetrics(
+                        pod: pod.name, sampleTs: start + t, windowSeconds: config.metricsResolution,
+                        cpuMillicores: Double(millis), memoryBytes: nil, ts: start + t + 1))
             }
             pod.lastScrape = (t, cpu)
         }
@@ -166,14 +170,18 @@ struct RunState {
     /// constant service), its tail exponential; saturated, the queue ahead; never more
     /// than a full queue's. (Against the recorded run at 5 req/s a pod: p50/p90/p99 of
     /// 24/41/61 ms predicted, 24/48/65 ms measured.)
-    static func latency(_ q: Double, each: Double, queue: Double, cost: Double, sigma: Double, capacity: Double,
-                        workers: Int, maxQueue: Int) -> Double {
+    static func latency(
+        _ q: Double, each: Double, queue: Double, cost: Double, sigma: Double, capacity: Double,
+        workers: Int, maxQueue: Int
+    ) -> Double {
         let z = q >= 0.99 ? 2.326 : (q >= 0.9 ? 1.282 : 0)
         let own = cost / exp(sigma * sigma / 2) * exp(z * sigma)
         let full = own + Double(maxQueue) / capacity
         if queue >= 1 { return min(own + queue / capacity, full) }
         guard each < capacity else { return full }
-        let wait = erlangC(servers: workers, offered: each / (capacity / Double(workers))) / (capacity - each) * (1 + sigma * sigma) / 2
+        let wait =
+            erlangC(servers: workers, offered: each / (capacity / Double(workers))) / (capacity - each)
+            * (1 + sigma * sigma) / 2
         return min(own + wait * log(1 / (1 - q)), full)
     }
 

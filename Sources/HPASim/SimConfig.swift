@@ -32,8 +32,9 @@ public struct SimConfig: Sendable {
     public var readyAfter: ClosedRange<Double> = 1...3
     /// Terminating → gone (s): the overlay's preStop sleep and exit.
     public var terminationSeconds = 6.0
-    public var hpa = HPASpec(minReplicas: 1, maxReplicas: 10, targetUtilization: 60,
-                             scaleDown: ScalingRules(stabilizationSeconds: 30, policies: ScalingRules.defaultScaleDown.policies))
+    public var hpa = HPASpec(
+        minReplicas: 1, maxReplicas: 10, targetUtilization: 60,
+        scaleDown: ScalingRules(stabilizationSeconds: 30, policies: ScalingRules.defaultScaleDown.policies))
     public var controller = ReplicaCalculator.Settings()
     /// Replicas when the simulation starts.
     public var initialReplicas = 1

@@ -17,7 +17,9 @@ struct SweepOption: ExpressibleByArgument, Sendable {
         let parts = argument.split(separator: "=", maxSplits: 1)
         guard parts.count == 2, let setting = Setting(rawValue: String(parts[0])) else { return nil }
         let range = parts[1].split(separator: ":").compactMap { Double($0) }
-        guard range.count == 3, range[2] > 0, range[1] >= range[0], (range[1] - range[0]) / range[2] <= 1000 else { return nil }
+        guard range.count == 3, range[2] > 0, range[1] >= range[0], (range[1] - range[0]) / range[2] <= 1000 else {
+            return nil
+        }
         self.setting = setting
         values = Array(stride(from: range[0], through: range[1] + 1e-9, by: range[2]))
     }
@@ -28,7 +30,8 @@ struct SweepOption: ExpressibleByArgument, Sendable {
         switch setting {
         case .target: c.hpa.targetUtilization = Int(value)
         case .stabilization:
-            c.hpa.scaleDown = ScalingRules(stabilizationSeconds: value, policies: (c.hpa.scaleDown ?? .defaultScaleDown).policies)
+            c.hpa.scaleDown = ScalingRules(
+                stabilizationSeconds: value, policies: (c.hpa.scaleDown ?? .defaultScaleDown).policies)
         case .max: c.hpa.maxReplicas = Int(value)
         case .maxQueue: c.maxQueue = Int(value)
         }
@@ -58,7 +61,9 @@ struct SweepRow {
             jump = rates[i] - rates[i - 1]
             step = i
         }
-        let calm = p99s.indices.first { j in j >= step && p99s[j...min(j + 14, p99s.count - 1)].allSatisfy { $0 <= sloSeconds } }
+        let calm = p99s.indices.first { j in
+            j >= step && p99s[j...min(j + 14, p99s.count - 1)].allSatisfy { $0 <= sloSeconds }
+        }
         recoverySeconds = calm.map { $0 - step }
     }
 }
@@ -75,15 +80,20 @@ extension HPASimCommand {
             return SweepRow(value: value, sim: sim, lead: 60, sloSeconds: sloMs / 1000)
         }
         let name = option.setting.rawValue
-        let svgError = svg.flatMap { SmallFile.write(SweepChart(setting: name, rows: rows, sloMs: sloMs).render(), to: $0) }
+        let svgError = svg.flatMap {
+            SmallFile.write(SweepChart(setting: name, rows: rows, sloMs: sloMs).render(), to: $0)
+        }
         return (table(rows, name), svgError)
     }
 
     func table(_ rows: [SweepRow], _ name: String) -> String {
         let header = [name, "replica_seconds", "slo_miss_seconds", "shed", "peak_replicas", "recovery_s"]
         func cells(_ r: SweepRow) -> [String] {
-            [Number.fixed(r.value, r.value == r.value.rounded() ? 0 : 2), Number.fixed(r.replicaSeconds, 0), String(r.sloMissSeconds),
-             Number.fixed(r.shed, 0), String(r.peakReplicas), r.recoverySeconds.map(String.init) ?? "never"]
+            [
+                Number.fixed(r.value, r.value == r.value.rounded() ? 0 : 2), Number.fixed(r.replicaSeconds, 0),
+                String(r.sloMissSeconds),
+                Number.fixed(r.shed, 0), String(r.peakReplicas), r.recoverySeconds.map(String.init) ?? "never",
+            ]
         }
         switch format {
         case "json":
@@ -101,7 +111,8 @@ extension HPASimCommand {
         case "csv":
             return header.joined(separator: ",") + "\n" + rows.map { cells($0).joined(separator: ",") + "\n" }.joined()
         case "markdown":
-            return "| " + header.joined(separator: " | ") + " |\n|" + header.map { _ in "---:" }.joined(separator: "|") + "|\n"
+            return "| " + header.joined(separator: " | ") + " |\n|" + header.map { _ in "---:" }.joined(separator: "|")
+                + "|\n"
                 + rows.map { "| " + cells($0).joined(separator: " | ") + " |\n" }.joined()
         default:
             let table = [header] + rows.map(cells)

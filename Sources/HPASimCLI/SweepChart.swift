@@ -18,7 +18,8 @@ struct SweepChart {
         func y(_ v: Double) -> Double { top + plotH * (1 - v / y1) }
         func f(_ v: Double) -> String { Number.fixed(v, 1) }
         let mid = f(top + plotH / 2)
-        let yLabel = "<text x=\"20\" y=\"\(mid)\" transform=\"rotate(-90 20 \(mid))\" text-anchor=\"middle\" fill=\"#333\">seconds over the SLO (0–"
+        let yLabel =
+            "<text x=\"20\" y=\"\(mid)\" transform=\"rotate(-90 20 \(mid))\" text-anchor=\"middle\" fill=\"#333\">seconds over the SLO (0–"
             + SVGChart.tickLabel(y1) + ")</text>"
         var svg = """
             <?xml version="1.0" encoding="UTF-8"?>
@@ -32,11 +33,14 @@ struct SweepChart {
 
             """
         let points = rows.map { (x($0.replicaSeconds), y(Double($0.sloMissSeconds)), $0.value) }
-        svg += "<path class=\"sweep\" d=\"" + points.enumerated().map { i, p in (i == 0 ? "M" : "L") + "\(f(p.0)),\(f(p.1))" }.joined(separator: " ")
+        svg +=
+            "<path class=\"sweep\" d=\""
+            + points.enumerated().map { i, p in (i == 0 ? "M" : "L") + "\(f(p.0)),\(f(p.1))" }.joined(separator: " ")
             + "\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\"/>\n"
         for (px, py, value) in points {
             svg += "<circle class=\"setting\" cx=\"\(f(px))\" cy=\"\(f(py))\" r=\"4\" fill=\"#1f77b4\"/>\n"
-            svg += "<text x=\"\(f(px + 6))\" y=\"\(f(py - 6))\" fill=\"#333\">\(SVGChart.escape("\(setting) \(SVGChart.tickLabel(value))"))</text>\n"
+            svg +=
+                "<text x=\"\(f(px + 6))\" y=\"\(f(py - 6))\" fill=\"#333\">\(SVGChart.escape("\(setting) \(SVGChart.tickLabel(value))"))</text>\n"
         }
         return svg + "</svg>\n"
     }

@@ -57,7 +57,9 @@ final class RecordOutput: Sendable {
         batch.state = writer.submit(&batch.bytes) {
             guard !batch.stallReported else { return }
             batch.stallReported = true
-            writeStderr("infer-load: the reader of stdout is holding records back: waiting for it (the schedule lag will show it)\n")
+            writeStderr(
+                "infer-load: the reader of stdout is holding records back: waiting for it (the schedule lag will show it)\n"
+            )
         }
         if case .failed(let errno) = batch.state, before == .open {
             failureHandler.withLockedValue { $0 }?(errno)

@@ -20,14 +20,16 @@ public enum CPUQuota {
     /// Cores from cgroup v1 `cpu.cfs_quota_us` and `cpu.cfs_period_us` (quota -1 → nil).
     public static func parse(cfsQuota: String, cfsPeriod: String) -> Double? {
         guard let quota = Double(trimmed(cfsQuota)), quota > 0,
-              let period = Double(trimmed(cfsPeriod)), period > 0 else { return nil }
+            let period = Double(trimmed(cfsPeriod)), period > 0
+        else { return nil }
         return quota / period
     }
 
     /// The quota that applies to this process, looked up under `root` (a test passes a
     /// folder of sample files): cgroup v2 first (the namespace root, then this process's
     /// own group from /proc/self/cgroup), then v1.
-    public static func detect(root: String = "/sys/fs/cgroup", procSelfCgroup: String = "/proc/self/cgroup") -> Double? {
+    public static func detect(root: String = "/sys/fs/cgroup", procSelfCgroup: String = "/proc/self/cgroup") -> Double?
+    {
         var v2Paths = [root + "/cpu.max"]
         if let own = SmallFile.readText(procSelfCgroup)?.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) {
             let path = own.dropFirst(3)
@@ -38,7 +40,8 @@ public enum CPUQuota {
         }
         for dir in ["cpu,cpuacct", "cpu", "cpuacct,cpu"] {
             if let quota = SmallFile.readText("\(root)/\(dir)/cpu.cfs_quota_us"),
-               let period = SmallFile.readText("\(root)/\(dir)/cpu.cfs_period_us") {
+                let period = SmallFile.readText("\(root)/\(dir)/cpu.cfs_period_us")
+            {
                 return parse(cfsQuota: quota, cfsPeriod: period)
             }
         }

@@ -46,19 +46,25 @@ struct CompletionRequest: Equatable {
     /// The completions endpoint's documented default; chat's is the server's largest.
     static let completionDefaultMaxTokens = 16
 
-    static func parse(_ bytes: UnsafeRawBufferPointer, kind: Kind, servedModel: String, largest: Int) throws(APIError) -> CompletionRequest {
+    static func parse(
+        _ bytes: UnsafeRawBufferPointer, kind: Kind, servedModel: String, largest: Int
+    ) throws(APIError) -> CompletionRequest {
         let body: JSONObject
         do { body = try JSONObject(parsing: bytes) } catch {
-            throw APIError(status: .badRequest, message: "We could not parse the JSON body of your request: \(error.description)")
+            throw APIError(
+                status: .badRequest, message: "We could not parse the JSON body of your request: \(error.description)")
         }
         guard case .string(let model) = body["model"] else {
             throw .invalid("model", "you must provide a model parameter")
         }
         guard model == servedModel else {
-            throw APIError(status: .notFound, message: "The model `\(model)` does not exist.", param: "model", code: "model_not_found")
+            throw APIError(
+                status: .notFound, message: "The model `\(model)` does not exist.", param: "model",
+                code: "model_not_found")
         }
-        var request = CompletionRequest(kind: kind, model: model,
-                                        maxTokens: kind == .completion ? min(completionDefaultMaxTokens, largest) : largest)
+        var request = CompletionRequest(
+            kind: kind, model: model,
+            maxTokens: kind == .completion ? min(completionDefaultMaxTokens, largest) : largest)
         switch kind {
         case .completion: try request.readPrompt(body)
         case .chat: try request.readMessages(body)
@@ -69,21 +75,30 @@ struct CompletionRequest: Equatable {
         case .integer(let n) where n >= 1 && n <= largest: request.maxTokens = n
         default: throw .invalid(key, "\(key) must be an integer from 1 to \(largest)")
         }
-        request.stream = try flag(body, "stream")
+        try request.readSampling(body)
+        try request.readStop(body)
+        return request
+    }
+
+    /// stream, stream_options, temperature, seed and n.
+    private mutating func readSampling(_ body: JSONObject) throws(APIError) {
+        stream = try Self.flag(body, "stream")
         if let options = body.object("stream_options") {
-            request.includeUsage = try flag(options, "include_usage", param: "stream_options.include_usage")
+            includeUsage = try Self.flag(options, "include_usage", param: "stream_options.include_usage")
         } else if body["stream_options"] != .missing && body["stream_options"] != .null {
             throw .invalid("stream_options", "stream_options must be an object")
         }
         switch body["temperature"] {
         case .missing, .null: break
         case let value:
-            guard let t = value.number, t >= 0, t <= 2 else { throw .invalid("temperature", "temperature must be a number from 0 to 2") }
-            request.temperature = t
+            guard let t = value.number, t >= 0, t <= 2 else {
+                throw .invalid("temperature", "temperature must be a number from 0 to 2")
+            }
+            temperature = t
         }
         switch body["seed"] {
         case .missing, .null: break
-        case .integer(let s): request.seed = UInt64(bitPattern: Int64(s))
+        case .integer(let s): seed = UInt64(bitPattern: Int64(s))
         default: throw .invalid("seed", "seed must be an integer")
         }
         switch body["n"] {
@@ -91,8 +106,6 @@ struct CompletionRequest: Equatable {
         case .integer: throw .invalid("n", "n must be 1: one choice per request")
         default: throw .invalid("n", "n must be an integer")
         }
-        try request.readStop(body)
-        return request
     }
 
     private static func flag(_ object: JSONObject, _ key: String, param: String? = nil) throws(APIError) -> Bool {
@@ -110,7 +123,9 @@ struct CompletionRequest: Equatable {
             prompt = Array(text.utf8)
             promptTokens = PromptTokens.count(text)
         case .nested:
-            guard let items = body.array("prompt"), !items.isEmpty else { throw .invalid("prompt", "prompt must not be empty") }
+            guard let items = body.array("prompt"), !items.isEmpty else {
+                throw .invalid("prompt", "prompt must not be empty")
+            }
             if items.count == 1, case .string(let text) = items[0] {
                 prompt = Array(text.utf8)
                 promptTokens = PromptTokens.count(text)
@@ -138,8 +153,11 @@ struct CompletionRequest: Equatable {
         var texts: [String] = []
         for (i, message) in messages.enumerated() {
             guard case .string(let role) = message["role"],
-                  ["system", "developer", "user", "assistant", "tool", "function"].contains(role) else {
-                throw .invalid("messages.[\(i)].role", "messages.[\(i)].role must be one of system, developer, user, assistant, tool")
+                ["system", "developer", "user", "assistant", "tool", "function"].contains(role)
+            else {
+                throw .invalid(
+                    "messages.[\(i)].role",
+                    "messages.[\(i)].role must be one of system, developer, user, assistant, tool")
             }
             switch message["content"] {
             case .string(let text): texts.append(text)
@@ -151,12 +169,14 @@ struct CompletionRequest: Equatable {
                 }
                 var text = ""
                 for part in parts {
-                    guard case .string(let piece) = part["text"] else { continue }  // images and audio cost nothing here
+                    // Images and audio cost nothing here.
+                    guard case .string(let piece) = part["text"] else { continue }
                     text += (text.isEmpty ? "" : "\n") + piece
                 }
                 texts.append(text)
             default:
-                throw .invalid("messages.[\(i)].content", "messages.[\(i)].content must be a string or an array of parts")
+                throw .invalid(
+                    "messages.[\(i)].content", "messages.[\(i)].content must be a string or an array of parts")
             }
             prompt += Array(role.utf8) + [0x0A] + Array(texts.last!.utf8) + [0x0A]
         }
@@ -169,9 +189,13 @@ struct CompletionRequest: Equatable {
         case .missing, .null: return
         case .string(let s): stop = s.isEmpty ? [] : [s]
         case .nested:
-            guard let items = body.array("stop"), items.count <= 4 else { throw .invalid("stop", "stop must be a string or up to 4 strings") }
+            guard let items = body.array("stop"), items.count <= 4 else {
+                throw .invalid("stop", "stop must be a string or up to 4 strings")
+            }
             for item in items {
-                guard case .string(let s) = item else { throw .invalid("stop", "stop must be a string or up to 4 strings") }
+                guard case .string(let s) = item else {
+                    throw .invalid("stop", "stop must be a string or up to 4 strings")
+                }
                 if !s.isEmpty { stop.append(s) }
             }
         default: throw .invalid("stop", "stop must be a string or up to 4 strings")

@@ -21,8 +21,10 @@ struct CompletionWire {
         self.model = model
         self.includeUsage = includeUsage
         // U+0001 marks the text's place: jansson writes it as \u0001, found nowhere else.
-        let template = Self.event(Self.chunk(kind: kind, id: id, created: created, model: model, includeUsage: includeUsage,
-                                             text: "\u{1}", role: false, finish: nil))
+        let template = Self.event(
+            Self.chunk(
+                kind: kind, id: id, created: created, model: model, includeUsage: includeUsage,
+                text: "\u{1}", role: false, finish: nil))
         let marker = Array(#""\u0001""#.utf8)
         let at = template.indices.first { template[$0...].starts(with: marker) }!
         tokenPrefix = Array(template[..<at])
@@ -54,7 +56,10 @@ struct CompletionWire {
 
     /// A stream's first event for chat: the assistant's role, no text yet.
     func roleEvent() -> [UInt8] {
-        Self.event(Self.chunk(kind: kind, id: id, created: created, model: model, includeUsage: includeUsage, text: "", role: true, finish: nil))
+        Self.event(
+            Self.chunk(
+                kind: kind, id: id, created: created, model: model, includeUsage: includeUsage, text: "", role: true,
+                finish: nil))
     }
 
     /// One token's event.
@@ -66,12 +71,16 @@ struct CompletionWire {
 
     /// The last choice event, with its finish reason.
     func finishEvent(_ reason: String) -> [UInt8] {
-        Self.event(Self.chunk(kind: kind, id: id, created: created, model: model, includeUsage: includeUsage, text: nil, role: false, finish: reason))
+        Self.event(
+            Self.chunk(
+                kind: kind, id: id, created: created, model: model, includeUsage: includeUsage, text: nil, role: false,
+                finish: reason))
     }
 
     /// With `stream_options.include_usage`: the usage, in a chunk with no choices.
     func usageEvent(promptTokens: Int, completionTokens: Int) -> [UInt8] {
-        let o = Self.head(id: id, object: kind == .chat ? "chat.completion.chunk" : "text_completion", created: created, model: model)
+        let o = Self.head(
+            id: id, object: kind == .chat ? "chat.completion.chunk" : "text_completion", created: created, model: model)
         o.set("choices", objects: [])
         o.set("usage", object: Self.usage(promptTokens, completionTokens))
         return Self.event(o)
@@ -100,9 +109,12 @@ struct CompletionWire {
 
     /// A stream chunk: for chat, `delta` holds the role (first), the text, or nothing
     /// (last, with the finish reason); for completions, `text`.
-    static func chunk(kind: CompletionRequest.Kind, id: String, created: Int, model: String, includeUsage: Bool,
-                      text: String?, role: Bool, finish: String?) -> JSONObject {
-        let o = head(id: id, object: kind == .chat ? "chat.completion.chunk" : "text_completion", created: created, model: model)
+    static func chunk(
+        kind: CompletionRequest.Kind, id: String, created: Int, model: String, includeUsage: Bool,
+        text: String?, role: Bool, finish: String?
+    ) -> JSONObject {
+        let o = head(
+            id: id, object: kind == .chat ? "chat.completion.chunk" : "text_completion", created: created, model: model)
         let choice = JSONObject()
         choice.set("index", .integer(0))
         if kind == .chat {

@@ -25,7 +25,10 @@ final class ConnectionAge: ChannelDuplexHandler, RemovableChannelHandler {
     /// - Parameters:
     ///   - spread: the age's factor, by default drawn from 0.9...1.1.
     ///   - now: monotonic nanoseconds (a test passes its own clock).
-    init(maxAgeSeconds: Double, spread: Double = Double.random(in: 0.9...1.1), now: @escaping () -> UInt64 = CPUClock.monotonicNanos) {
+    init(
+        maxAgeSeconds: Double, spread: Double = Double.random(in: 0.9...1.1),
+        now: @escaping () -> UInt64 = CPUClock.monotonicNanos
+    ) {
         maxAgeNanos = UInt64(maxAgeSeconds * spread * 1e9)
         self.now = now
     }
@@ -41,7 +44,8 @@ final class ConnectionAge: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
-        case .head(var response) where response.status.kind != .informational && !closing && outstanding <= 1
+        case .head(var response)
+        where response.status.kind != .informational && !closing && outstanding <= 1
             && now() &- openedAt >= maxAgeNanos:
             closing = true
             response.headerFields[.connection] = "close"

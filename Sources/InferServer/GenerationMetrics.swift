@@ -23,8 +23,9 @@ final class GenerationMetrics: Sendable {
         self.model = model
         let labels = [("model_name", model)]
         func histogram(_ name: String, _ help: String, _ buckets: [Duration]) -> DurationHistogram {
-            registry.makeDurationHistogram(descriptor: .init(metricName: name, unitName: "seconds", helpText: help),
-                                           labels: labels, buckets: buckets)
+            registry.makeDurationHistogram(
+                descriptor: .init(metricName: name, unitName: "seconds", helpText: help),
+                labels: labels, buckets: buckets)
         }
         func counter(_ name: String, _ help: String) -> Counter {
             registry.makeCounter(descriptor: .init(metricName: name, unitName: "total", helpText: help), labels: labels)
@@ -35,14 +36,21 @@ final class GenerationMetrics: Sendable {
         running = gauge("vllm:num_requests_running", "Number of requests in model execution batches.")
         waiting = gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.")
         // vLLM's bucket edges for each, so queries written for it keep their meaning.
-        ttft = histogram("vllm:time_to_first_token", "Histogram of time to first token in seconds.",
-                         [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560].map(Self.seconds))
-        let itl = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80].map(Self.seconds)
+        ttft = histogram(
+            "vllm:time_to_first_token", "Histogram of time to first token in seconds.",
+            [
+                0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160,
+                640, 2560,
+            ].map(Self.seconds))
+        let itl = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80].map(
+            Self.seconds)
         interToken = histogram("vllm:inter_token_latency", "Histogram of inter-token latency in seconds.", itl)
         perOutputToken = histogram("vllm:time_per_output_token", "Histogram of time per output token in seconds.", itl)
-        let request = [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680].map(Self.seconds)
+        let request = [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680]
+            .map(Self.seconds)
         e2e = histogram("vllm:e2e_request_latency", "Histogram of e2e request latency in seconds.", request)
-        queueTime = histogram("vllm:request_queue_time", "Histogram of time spent in WAITING phase for request.", request)
+        queueTime = histogram(
+            "vllm:request_queue_time", "Histogram of time spent in WAITING phase for request.", request)
         promptTokens = counter("vllm:prompt_tokens", "Number of prefill tokens processed.")
         generationTokens = counter("vllm:generation_tokens", "Number of generation tokens processed.")
     }
@@ -71,9 +79,11 @@ final class GenerationMetrics: Sendable {
         e2e.recordNanoseconds(Int64(nanoseconds))
         let counter = success.withLock { counters in
             if let c = counters[reason] { return c }
-            let c = registry.makeCounter(descriptor: .init(metricName: "vllm:request_success", unitName: "total",
-                                                           helpText: "Count of successfully processed requests."),
-                                         labels: [("model_name", model), ("finished_reason", reason)])
+            let c = registry.makeCounter(
+                descriptor: .init(
+                    metricName: "vllm:request_success", unitName: "total",
+                    helpText: "Count of successfully processed requests."),
+                labels: [("model_name", model), ("finished_reason", reason)])
             counters[reason] = c
             return c
         }

@@ -18,20 +18,23 @@ struct InferRoutes: Sendable {
     let slots: GenerationSlots
 
     /// Routes with the methods they allow; the metrics label for any other path is "other".
-    static let allowed: [(path: String, methods: [HTTPRequest.Method])] = [
-        ("/infer", [.get, .post]), ("/healthz", [.get]), ("/readyz", [.get]), ("/metrics", [.get]),
-    ] + OpenAIRoutes.routes
+    static let allowed: [(path: String, methods: [HTTPRequest.Method])] =
+        [
+            ("/infer", [.get, .post]), ("/healthz", [.get]), ("/readyz", [.get]), ("/metrics", [.get]),
+        ] + OpenAIRoutes.routes
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in Self.json(.ok, Self.healthBuffer) }
         router.get("/readyz") { _, _ in readyz() }
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.render(pool: pool, slots: slots))))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render(pool: pool, slots: slots))))
         }
         router.get("/infer") { request, _ in
-            try await infer(input: request.uri.queryParameters.get("input").map { Array($0.utf8) } ?? [],
-                            tokens: request.uri.queryParameters.get("tokens"))
+            try await infer(
+                input: request.uri.queryParameters.get("input").map { Array($0.utf8) } ?? [],
+                tokens: request.uri.queryParameters.get("tokens"))
         }
         router.post("/infer") { request, _ in
             let body = try await request.body.collect(upTo: config.maxBody)
@@ -45,7 +48,8 @@ struct InferRoutes: Sendable {
             let allow = route.methods.map(\.rawValue).joined(separator: ", ")
             for method in all where !route.methods.contains(method) {
                 router.on(RouterPath(route.path), method: method) { _, _ -> Response in
-                    throw HTTPError(.methodNotAllowed, headers: [.allow: allow], message: "method not allowed; use \(allow)")
+                    throw HTTPError(
+                        .methodNotAllowed, headers: [.allow: allow], message: "method not allowed; use \(allow)")
                 }
             }
         }
@@ -118,10 +122,14 @@ struct InferRoutes: Sendable {
         let result: Workload.Result
         let queuedNanos: UInt64
         do {
-            (result, queuedNanos) = try await pool.run { workload.run(input: input, tokens: count, cpuBudgetNanos: budget) }
+            (result, queuedNanos) = try await pool.run {
+                workload.run(input: input, tokens: count, cpuBudgetNanos: budget)
+            }
         } catch is ComputePool.Full {
             metrics.recordShed()
-            return Self.error(.serviceUnavailable, "overloaded: \(pool.workers) workers busy and \(pool.maxQueue) queued", retryAfter: true)
+            return Self.error(
+                .serviceUnavailable, "overloaded: \(pool.workers) workers busy and \(pool.maxQueue) queued",
+                retryAfter: true)
         }
         metrics.recordWork(cpuSeconds: result.cpuSeconds)
         // Injected failures still cost the work: a model that fails has already run.

@@ -29,7 +29,8 @@ public struct InferServer: Sendable {
     public init(config: ServerConfig, logger: Logger, environment: [String: String]) {
         self.config = config
         self.logger = logger
-        let workers = config.workers > 0
+        let workers =
+            config.workers > 0
             ? config.workers
             : CPUQuota.workers(quota: CPUQuota.detect(), cores: CPUQuota.onlineCores())
         pool = ComputePool(workers: workers, maxQueue: config.maxQueue)
@@ -40,30 +41,39 @@ public struct InferServer: Sendable {
 
     /// The HTTP application: routes, middleware and the calibration service. Port 0 in
     /// the configuration binds a free port (tests read it from `onServerRunning`).
-    public func buildApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+    public func buildApplication(
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: ServerMiddleware(metrics: metrics, pod: pod, accessLog: config.accessLog ? logger : nil))
         let ids = RequestIDs()
-        let routes = InferRoutes(config: config, state: state, pool: pool, metrics: metrics, pod: pod, ids: ids, slots: slots)
+        let routes = InferRoutes(
+            config: config, state: state, pool: pool, metrics: metrics, pod: pod, ids: ids, slots: slots)
         routes.register(on: router)
-        OpenAIRoutes(config: config, state: state, steps: TokenSteps(pool: pool), slots: slots, metrics: metrics, generation: metrics.generation!, ids: ids)
-            .register(on: router)
+        OpenAIRoutes(
+            config: config, state: state, steps: TokenSteps(pool: pool), slots: slots, metrics: metrics,
+            generation: metrics.generation!, ids: ids
+        )
+        .register(on: router)
         let (metrics, pod, logger) = (self.metrics, self.pod, self.logger)
         let idle = Duration.milliseconds(Int64(config.idleTimeout * 1000))
         // Built per connection (the handlers are evaluated for each new channel).
         // `Connection: close` has no meaning in HTTP/2, so a connection age is for HTTP/1.1 alone.
         let maxAge = config.tlsCert.isEmpty && !config.h2c ? config.maxConnectionAge : 0
-        @Sendable func age() -> [any RemovableChannelHandler] { maxAge > 0 ? [ConnectionAge(maxAgeSeconds: maxAge)] : [] }
+        @Sendable func age() -> [any RemovableChannelHandler] {
+            maxAge > 0 ? [ConnectionAge(maxAgeSeconds: maxAge)] : []
+        }
         let http1: HTTP1Channel.Configuration
         if config.accessLog {
             // With an access log every request goes through the middleware that writes it.
-            http1 = .init(additionalChannelHandlers: age(), idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000)))
+            http1 = .init(
+                additionalChannelHandlers: age(), idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000)))
         } else {
             // Probes answered in the pipeline; the idle timer moves in front of them so it
             // sees every request (Hummingbird's own, behind them, would not).
             http1 = .init(
                 additionalChannelHandlers: [HTTPConnectionStateHandler(idleTimeout: idle, logger: logger)] + age() + [
-                    ProbeFastPath(answer: { routes.probe($0) }, metrics: metrics, pod: pod),
+                    ProbeFastPath(answer: { routes.probe($0) }, metrics: metrics, pod: pod)
                 ],
                 idleTimeout: nil)
         }
@@ -71,7 +81,8 @@ public struct InferServer: Sendable {
         if let tls = try ServerTLS.configuration(config) {
             // HTTP/2 by ALPN, HTTP/1.1 for clients that do not offer it; each HTTP/2
             // stream gets the same handlers (probes stay in the pipeline on both).
-            server = try .http2Upgrade(tlsConfiguration: tls, configuration: .init(idleTimeout: idle, streamConfiguration: http1))
+            server = try .http2Upgrade(
+                tlsConfiguration: tls, configuration: .init(idleTimeout: idle, streamConfiguration: http1))
         } else if config.h2c {
             server = .plaintextHTTP2(configuration: .init(idleTimeout: idle, streamConfiguration: http1))
         } else {
@@ -90,11 +101,16 @@ public struct InferServer: Sendable {
     /// Runs until SIGTERM/SIGINT, then: /readyz turns 503, the listener closes,
     /// in-flight requests finish (at most `drainSeconds`), and it returns.
     public func run() async throws {
-        logger.info("starting", metadata: Logger.Metadata(uniqueKeysWithValues:
-            (config.summary + [("compute_workers", String(pool.workers)), ("pod", pod), ("version", InferServer.version)])
+        logger.info(
+            "starting",
+            metadata: Logger.Metadata(
+                uniqueKeysWithValues: (config.summary + [
+                    ("compute_workers", String(pool.workers)), ("pod", pod), ("version", InferServer.version),
+                ])
                 .map { ($0.0, Logger.MetadataValue.string($0.1)) }))
         if config.maxConnectionAge > 0, !config.tlsCert.isEmpty || config.h2c {
-            logger.warning("max-connection-age has no effect with TLS or h2c: it closes plain HTTP/1.1 connections only")
+            logger.warning(
+                "max-connection-age has no effect with TLS or h2c: it closes plain HTTP/1.1 connections only")
         }
         let app = try buildApplication { channel in
             logger.info("listening", metadata: ["address": .string(channel.localAddress?.description ?? "?")])

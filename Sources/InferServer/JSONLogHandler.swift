@@ -32,7 +32,8 @@ public struct JSONLogHandler: LogHandler {
 
     /// The one writer for every handler (every label) writing to stderr.
     static let stderrWriter = BackgroundWriter(fd: 2, capacity: 1 << 20, whenFull: .drop) { dropped in
-        let notice = line(level: "warning", label: "infer-serve", message: "log lines dropped: stderr is read too slowly")
+        let notice = line(
+            level: "warning", label: "infer-serve", message: "log lines dropped: stderr is read too slowly")
         notice.set("dropped", .integer(dropped))
         return notice.serialized(realPrecision: 16) + [0x0A]
     }

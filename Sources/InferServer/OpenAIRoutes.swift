@@ -45,55 +45,77 @@ struct OpenAIRoutes: Sendable {
         InferRoutes.json(error.status, error.body, retryAfter: retryAfter)
     }
 
+    /// The request's body, in the API's terms, or the API's error.
+    private func read(_ request: Request, kind: CompletionRequest.Kind) async -> Result<CompletionRequest, APIError> {
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: config.maxBody) } catch {
+            return .failure(APIError(status: .contentTooLarge, message: "request body over \(config.maxBody) bytes"))
+        }
+        do {
+            return .success(
+                try body.withUnsafeReadableBytes { raw throws(APIError) in
+                    try CompletionRequest.parse(
+                        raw, kind: kind, servedModel: config.modelName, largest: config.maxTokens)
+                })
+        } catch {
+            return .failure(error)
+        }
+    }
+
     func complete(_ request: Request, kind: CompletionRequest.Kind) async throws -> Response {
         let arrived = CPUClock.monotonicNanos()
         guard let workload = state.currentWorkload else {
-            return Self.error(APIError(status: .serviceUnavailable, message: "calibrating; retry shortly", type: "server_error"), retryAfter: true)
-        }
-        let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: config.maxBody) } catch {
-            return Self.error(APIError(status: .contentTooLarge, message: "request body over \(config.maxBody) bytes"))
+            return Self.error(
+                APIError(status: .serviceUnavailable, message: "calibrating; retry shortly", type: "server_error"),
+                retryAfter: true)
         }
         let parsed: CompletionRequest
-        do {
-            parsed = try body.withUnsafeReadableBytes { raw throws(APIError) in
-                try CompletionRequest.parse(raw, kind: kind, servedModel: config.modelName, largest: config.maxTokens)
-            }
-        } catch {
-            return Self.error(error)
+        switch await read(request, kind: kind) {
+        case .success(let request): parsed = request
+        case .failure(let error): return Self.error(error)
         }
         let lease: GenerationSlots.Lease
         do { lease = try await slots.acquire() } catch {
             metrics.recordShed()
-            return Self.error(APIError(status: .serviceUnavailable,
-                                       message: "overloaded: \(slots.maxRunning) generating and \(slots.maxWaiting) waiting",
-                                       type: "server_error"), retryAfter: true)
+            return Self.error(
+                APIError(
+                    status: .serviceUnavailable,
+                    message: "overloaded: \(slots.maxRunning) generating and \(slots.maxWaiting) waiting",
+                    type: "server_error"), retryAfter: true)
         }
         generation.queued(nanoseconds: CPUClock.monotonicNanos() - arrived)
         let run = Generation(request: parsed, workload: workload, steps: steps, config: config)
-        let wire = CompletionWire(kind: kind, id: (kind == .chat ? "chatcmpl-" : "cmpl-") + ids.next(),
-                                  created: CPUClock.wallWholeSeconds(), model: config.modelName, includeUsage: parsed.includeUsage)
+        let wire = CompletionWire(
+            kind: kind, id: (kind == .chat ? "chatcmpl-" : "cmpl-") + ids.next(),
+            created: CPUClock.wallWholeSeconds(), model: config.modelName, includeUsage: parsed.includeUsage)
         guard parsed.stream else {
             defer { lease.release() }
             var finished = run
             var timing = TokenTiming(arrived: arrived, metrics: generation)
             while try await finished.next() != nil { timing.token() }
             account(finished, timing, reason: finished.finish ?? "length")
-            return InferRoutes.json(.ok, wire.response(text: finished.text, finish: finished.finish ?? "length",
-                                                       promptTokens: parsed.promptTokens, completionTokens: finished.tokens))
+            return InferRoutes.json(
+                .ok,
+                wire.response(
+                    text: finished.text, finish: finished.finish ?? "length",
+                    promptTokens: parsed.promptTokens, completionTokens: finished.tokens))
         }
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         // The body may never run (the client left before the head was written): the lease
         // gives the place back then too, when the response is dropped.
-        return Response(status: .ok, headers: headers, body: ResponseBody { [self] writer in
-            defer { lease.release() }
-            try await stream(run, wire: wire, arrived: arrived, to: &writer)
-        })
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { [self] writer in
+                defer { lease.release() }
+                try await stream(run, wire: wire, arrived: arrived, to: &writer)
+            })
     }
 
     /// The events of a streamed completion, each written (and flushed) as its token is
     /// made. A write that fails means the client went away: the generation stops there.
-    func stream(_ start: Generation, wire: CompletionWire, arrived: UInt64, to writer: inout any ResponseBodyWriter) async throws {
+    func stream(
+        _ start: Generation, wire: CompletionWire, arrived: UInt64, to writer: inout any ResponseBodyWriter
+    ) async throws {
         var run = start
         var timing = TokenTiming(arrived: arrived, metrics: generation)
         var buffer: [UInt8] = []
@@ -108,7 +130,9 @@ struct OpenAIRoutes: Sendable {
                 try await writer.write(ByteBuffer(bytes: buffer))
             }
             var tail = wire.finishEvent(run.finish ?? "length")
-            if wire.includeUsage { tail += wire.usageEvent(promptTokens: run.request.promptTokens, completionTokens: run.tokens) }
+            if wire.includeUsage {
+                tail += wire.usageEvent(promptTokens: run.request.promptTokens, completionTokens: run.tokens)
+            }
             tail += CompletionWire.done
             try await writer.write(ByteBuffer(bytes: tail))
             try await writer.finish(nil)
@@ -139,7 +163,11 @@ struct TokenTiming {
 
     mutating func token() {
         let now = CPUClock.monotonicNanos()
-        if let last { metrics.interTokenGap(nanoseconds: now - last) } else { metrics.firstToken(nanoseconds: now - arrived) }
+        if let last {
+            metrics.interTokenGap(nanoseconds: now - last)
+        } else {
+            metrics.firstToken(nanoseconds: now - arrived)
+        }
         metrics.generated()
         last = now
     }

@@ -36,8 +36,11 @@ final class ProbeFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// - Parameters:
     ///   - now: monotonic nanoseconds, for the probe's latency metric;
     ///   - wallSeconds: Unix seconds, for the Date header (tests pass their own clocks).
-    init(answer: @escaping Answer, metrics: ServerMetrics, pod: String,
-         now: @escaping () -> UInt64 = CPUClock.monotonicNanos, wallSeconds: @escaping () -> Int = CPUClock.wallWholeSeconds) {
+    init(
+        answer: @escaping Answer, metrics: ServerMetrics, pod: String,
+        now: @escaping () -> UInt64 = CPUClock.monotonicNanos,
+        wallSeconds: @escaping () -> Int = CPUClock.wallWholeSeconds
+    ) {
         self.answer = answer
         self.metrics = metrics
         self.pod = pod
@@ -49,7 +52,8 @@ final class ProbeFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let request):
             if forwarded == 0, answering == nil, request.method == .get, let path = request.path,
-               answer(path) != nil {
+                answer(path) != nil
+            {
                 let close = request.headerFields[.connection]?.lowercased() == "close"
                 answering = (path, close, now())
                 return

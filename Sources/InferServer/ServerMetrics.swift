@@ -47,14 +47,17 @@ public final class ServerMetrics: Sendable {
         let key = RouteStatus(route: route, status: status)
         let counter = requests.withLock { counters in
             if let c = counters[key] { return c }
-            let c = CoreMetrics.Counter(label: "infer_http_requests_total", dimensions: [("route", route), ("status", String(status))], factory: factory)
+            let c = CoreMetrics.Counter(
+                label: "infer_http_requests_total", dimensions: [("route", route), ("status", String(status))],
+                factory: factory)
             counters[key] = c
             return c
         }
         counter.increment()
         let timer = latency.withLock { timers in
             if let t = timers[route] { return t }
-            let t = CoreMetrics.Timer(label: "infer_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            let t = CoreMetrics.Timer(
+                label: "infer_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
             timers[route] = t
             return t
         }

@@ -10,7 +10,9 @@ struct ServerMiddleware<Context: RequestContext>: RouterMiddleware {
     let pod: String
     let accessLog: Logger?
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let start = CPUClock.monotonicNanos()
         var response: Response
         do {
@@ -26,10 +28,13 @@ struct ServerMiddleware<Context: RequestContext>: RouterMiddleware {
         let route = InferRoutes.allowed.contains(where: { $0.path == path }) ? path : "other"
         let elapsed = CPUClock.monotonicNanos() - start
         metrics.recordRequest(route: route, status: response.status.code, nanoseconds: Int64(elapsed))
-        accessLog?.info("request", metadata: [
-            "method": .string(request.method.rawValue), "path": .string(path),
-            "status": .stringConvertible(response.status.code), "ms": .stringConvertible(Double(elapsed / 1000) / 1000),
-        ])
+        accessLog?.info(
+            "request",
+            metadata: [
+                "method": .string(request.method.rawValue), "path": .string(path),
+                "status": .stringConvertible(response.status.code),
+                "ms": .stringConvertible(Double(elapsed / 1000) / 1000),
+            ])
         return response
     }
 }

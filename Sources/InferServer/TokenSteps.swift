@@ -21,7 +21,11 @@ final class TokenSteps: Sendable {
     func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let step: Step = { active in
-                if active { continuation.resume(returning: work()) } else { continuation.resume(throwing: PoolClosed()) }
+                if active {
+                    continuation.resume(returning: work())
+                } else {
+                    continuation.resume(throwing: PoolClosed())
+                }
             }
             let start: Bool = state.withLock { s in
                 s.queued.append(step)

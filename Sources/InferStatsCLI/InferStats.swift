@@ -25,18 +25,31 @@ struct InferStats: AsyncParsableCommand {
 
     @Argument(help: "Record files; '-' or none reads standard input.") var inputs: [String] = []
     @Option(help: "Report format: text, json, csv or markdown.") var format: OutputFormat = .text
-    @Option(help: ArgumentHelp("Print one row per window of this length (e.g. 10s) as it completes, then the total.", valueName: "duration")) var interval: DurationOption?
-    @Option(help: ArgumentHelp("How long after a window's end to wait for late records before printing it.", valueName: "duration")) var late = DurationOption(argument: "2s")!
-    @Option(help: ArgumentHelp("Latency percentiles to report, comma-separated.", valueName: "list")) var percentiles = NumberListOption(argument: "50,90,95,99,99.9")!
+    @Option(
+        help: ArgumentHelp(
+            "Print one row per window of this length (e.g. 10s) as it completes, then the total.", valueName: "duration"
+        )) var interval: DurationOption?
+    @Option(
+        help: ArgumentHelp(
+            "How long after a window's end to wait for late records before printing it.", valueName: "duration"))
+    var late = DurationOption(argument: "2s")!
+    @Option(help: ArgumentHelp("Latency percentiles to report, comma-separated.", valueName: "list")) var percentiles =
+        NumberListOption(argument: "50,90,95,99,99.9")!
     @Flag(help: "Add a latency histogram (text bars; a list in json).") var hist = false
-    @Option(help: ArgumentHelp("Write an SVG chart over time to this file (windows of --interval, else 10s).", valueName: "file")) var svg: String?
+    @Option(
+        help: ArgumentHelp(
+            "Write an SVG chart over time to this file (windows of --interval, else 10s).", valueName: "file")) var svg:
+        String?
     @Flag(help: "Exit 1 when any line is malformed.") var strict = false
 
     func validate() throws {
         guard percentiles.values.allSatisfy({ $0 > 0 && $0 <= 100 }) else {
-            throw ValidationError("--percentiles \(percentiles.text): expected numbers above 0, at most 100, e.g. 50,99,99.9")
+            throw ValidationError(
+                "--percentiles \(percentiles.text): expected numbers above 0, at most 100, e.g. 50,99,99.9")
         }
-        if let interval, interval.seconds <= 0 { throw ValidationError("--interval \(interval.text): expected a duration above 0, such as 10s") }
+        if let interval, interval.seconds <= 0 {
+            throw ValidationError("--interval \(interval.text): expected a duration above 0, such as 10s")
+        }
     }
 
     func run() async throws {
@@ -49,16 +62,18 @@ struct InferStats: AsyncParsableCommand {
         let sources = try openSources(wakeFD: signals.wakeFD)
         let chartWindow = interval?.seconds ?? (svg != nil ? 10 : nil)
         let formatter = ReportFormatter(format: format, percentiles: percentiles.values)
-        let engine = StatsEngine(percentiles: formatter.percentiles, interval: chartWindow, lateness: late.seconds, keepSeries: svg != nil)
+        let engine = StatsEngine(
+            percentiles: formatter.percentiles, interval: chartWindow, lateness: late.seconds, keepSeries: svg != nil)
         let pass = StatsPass(engine: engine, formatter: formatter, showWindows: interval != nil, signals: signals)
         guard pass.merge(sources) else { return try Self.checkWritten(pass.out) }
         pass.finish(sources, histogram: hist)
         try Self.checkWritten(pass.out)
         if let svg {
             let engine = pass.engine
-            let chart = SVGChart(title: Self.chartTitle(engine.totalReport()), points: engine.series,
-                                 podNames: engine.pods.names, errorNames: engine.errors.names,
-                                 scaling: engine.series.map { engine.scaling(at: $0.end) })
+            let chart = SVGChart(
+                title: Self.chartTitle(engine.totalReport()), points: engine.series,
+                podNames: engine.pods.names, errorNames: engine.errors.names,
+                scaling: engine.series.map { engine.scaling(at: $0.end) })
             if let failure = SmallFile.write(chart.render(), to: svg) {
                 writeStderr("infer-stats: \(svg): cannot write: \(String(cString: strerror(failure)))\n")
                 throw ExitCode(ExitStatus.failure)
@@ -94,7 +109,8 @@ struct InferStats: AsyncParsableCommand {
     }
 
     static func chartTitle(_ r: Report) -> String {
-        var title = "\(r.requests) requests, \(Number.fixed(r.rate, 1)) req/s, \(Number.fixed(r.successRatio * 100, 2))% ok"
+        var title =
+            "\(r.requests) requests, \(Number.fixed(r.rate, 1)) req/s, \(Number.fixed(r.successRatio * 100, 2))% ok"
         if let tail = r.latency.percentiles.first(where: { $0.p == 99 }) ?? r.latency.percentiles.last {
             title += ", \(Report.label(tail.p)) \(Number.fixed(tail.ms, 1)) ms"
         }

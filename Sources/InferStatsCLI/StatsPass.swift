@@ -70,14 +70,17 @@ final class StatsPass {
     func finish(_ sources: [RecordSource], histogram: Bool) {
         reportSamples()
         for source in sources {
-            if let e = source.readError { writeStderr("infer-stats: \(source.name): \(String(cString: strerror(e)))\n") }
+            if let e = source.readError {
+                writeStderr("infer-stats: \(source.name): \(String(cString: strerror(e)))\n")
+            }
         }
         emit(engine.finish())
         if engine.malformed > reportedSamples {
             writeStderr("infer-stats: \(engine.malformed) malformed lines skipped in all\n")
         }
-        let extras = Extras(skipped: engine.malformed, late: engine.lateRecords,
-                            histogram: histogram ? engine.total.latency.buckets(20) : nil)
+        let extras = Extras(
+            skipped: engine.malformed, late: engine.lateRecords,
+            histogram: histogram ? engine.total.latency.buckets(20) : nil)
         // Without windows the CSV header comes with the total, and can carry the tokens.
         if !headerShown { formatter.tokenColumns = engine.total.tokens != nil }
         out.append(formatter.total(engine.totalReport(), extras, windowsShown: headerShown).utf8)

@@ -11,14 +11,17 @@ enum ClusterConnection {
         let access: ClusterAccess
         let client: KubeClient
         do {
-            access = try KubeconfigLoader.load(flag: kubeconfig, context: context, environment: ProcessEnvironment.current)
+            access = try KubeconfigLoader.load(
+                flag: kubeconfig, context: context, environment: ProcessEnvironment.current)
             client = try KubeClient(access: access)
         } catch {
             writeStderr("\(tool): \(error.description)\n")
             throw ExitCode(ExitStatus.usage)
         }
         if access.insecureSkipTLSVerify {
-            writeStderr("\(tool): warning: insecure-skip-tls-verify is set for \(access.source): the API server's certificate is not checked\n")
+            writeStderr(
+                "\(tool): warning: insecure-skip-tls-verify is set for \(access.source): the API server's certificate is not checked\n"
+            )
         }
         return (access, client)
     }

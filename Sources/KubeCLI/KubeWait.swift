@@ -24,33 +24,56 @@ struct KubeWait: AsyncParsableCommand {
         version: ToolVersion.current
     )
 
-    @Argument(help: ArgumentHelp("TYPE/NAME targets, e.g. deployment/web hpa/web.", valueName: "target")) var targets: [String] = []
-    @Option(name: [.customShort("n"), .customLong("namespace")], help: "Namespace (default: the context's, else default).") var namespace: String?
-    @Option(name: [.customShort("l"), .customLong("selector")], help: ArgumentHelp("Also wait for the pods this label selector matches.", valueName: "selector")) var selector: String?
-    @Option(name: .customLong("for"), help: ArgumentHelp("ready or deleted.", valueName: "condition")) var condition: WaitCondition = .ready
-    @Option(name: .customLong("min-ready"), help: ArgumentHelp("Ready endpoints a service needs.", valueName: "n")) var minReady = 1
-    @Flag(name: .customLong("fail-fast"), help: "Fail when a pod of a rollout is stuck (ImagePullBackOff, CrashLoopBackOff, Unschedulable, ...).") var failFast = false
-    @Flag(name: .customLong("fail-missing"), help: "Fail when a target does not exist, instead of waiting for it.") var failMissing = false
-    @Option(help: ArgumentHelp("Give up after this long (e.g. 90s, 5m); exit 124.", valueName: "duration")) var timeout = DurationOption(argument: "5m")!
-    @Option(help: ArgumentHelp("Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).", valueName: "file")) var kubeconfig: String?
-    @Option(help: ArgumentHelp("Kubeconfig context (default: the current one).", valueName: "name")) var context: String?
-    @Flag(help: "Write one JSON object per state change on stdout instead of progress lines on stderr.") var json = false
+    @Argument(help: ArgumentHelp("TYPE/NAME targets, e.g. deployment/web hpa/web.", valueName: "target")) var targets:
+        [String] = []
+    @Option(
+        name: [.customShort("n"), .customLong("namespace")], help: "Namespace (default: the context's, else default).")
+    var namespace: String?
+    @Option(
+        name: [.customShort("l"), .customLong("selector")],
+        help: ArgumentHelp("Also wait for the pods this label selector matches.", valueName: "selector")) var selector:
+        String?
+    @Option(name: .customLong("for"), help: ArgumentHelp("ready or deleted.", valueName: "condition")) var condition:
+        WaitCondition = .ready
+    @Option(name: .customLong("min-ready"), help: ArgumentHelp("Ready endpoints a service needs.", valueName: "n"))
+    var minReady = 1
+    @Flag(
+        name: .customLong("fail-fast"),
+        help: "Fail when a pod of a rollout is stuck (ImagePullBackOff, CrashLoopBackOff, Unschedulable, ...).")
+    var failFast = false
+    @Flag(name: .customLong("fail-missing"), help: "Fail when a target does not exist, instead of waiting for it.")
+    var failMissing = false
+    @Option(help: ArgumentHelp("Give up after this long (e.g. 90s, 5m); exit 124.", valueName: "duration"))
+    var timeout = DurationOption(argument: "5m")!
+    @Option(
+        help: ArgumentHelp("Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).", valueName: "file"))
+    var kubeconfig: String?
+    @Option(help: ArgumentHelp("Kubeconfig context (default: the current one).", valueName: "name")) var context:
+        String?
+    @Flag(help: "Write one JSON object per state change on stdout instead of progress lines on stderr.") var json =
+        false
 
     func validate() throws {
         _ = try waitTargets()
-        guard timeout.seconds > 0 else { throw ValidationError("--timeout \(timeout.text): expected a duration above 0, such as 90s or 5m") }
+        guard timeout.seconds > 0 else {
+            throw ValidationError("--timeout \(timeout.text): expected a duration above 0, such as 90s or 5m")
+        }
         guard minReady >= 0 else { throw ValidationError("--min-ready \(minReady): expected 0 or more") }
     }
 
     func waitTargets() throws -> [WaitTarget] {
         var parsed: [WaitTarget] = []
         do {
-            parsed = try targets.map { (text: String) throws(KubeConfigError) -> WaitTarget in try WaitTarget.parse(text) }
+            parsed = try targets.map { (text: String) throws(KubeConfigError) -> WaitTarget in
+                try WaitTarget.parse(text)
+            }
         } catch {
             throw ValidationError(error.description)
         }
         if let selector { parsed.append(WaitTarget(kind: .pod, name: nil, selector: selector)) }
-        guard !parsed.isEmpty else { throw ValidationError("nothing to wait for: give TYPE/NAME targets or -l SELECTOR") }
+        guard !parsed.isEmpty else {
+            throw ValidationError("nothing to wait for: give TYPE/NAME targets or -l SELECTOR")
+        }
         return parsed
     }
 
@@ -113,13 +136,15 @@ struct KubeWait: AsyncParsableCommand {
         case .failed: object.set("state", .string("failed"))
         }
         object.set("message", .string(update.readiness.message))
-        object.set("problems", objects: update.problems.map { problem in
-            let p = JSONObject()
-            p.set("pod", .string(problem.pod))
-            p.set("reason", .string(problem.reason))
-            p.set("message", .string(problem.message))
-            return p
-        })
+        object.set(
+            "problems",
+            objects: update.problems.map { problem in
+                let p = JSONObject()
+                p.set("pod", .string(problem.pod))
+                p.set("reason", .string(problem.reason))
+                p.set("message", .string(problem.message))
+                return p
+            })
         var line = object.serialized()
         line.append(0x0A)
         return line

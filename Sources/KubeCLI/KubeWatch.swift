@@ -11,7 +11,8 @@ import Glibc
 struct KubeWatch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kube-watch",
-        abstract: "Write what an HPA, its Deployment and their pods do as JSON lines, to merge with infer-load's records.",
+        abstract:
+            "Write what an HPA, its Deployment and their pods do as JSON lines, to merge with infer-load's records.",
         discussion: """
             One line per change on stdout (infer-records(5), "Scaling lines"): the HPA's status \
             (replicas, CPU against its target, conditions), the Deployment's replica counts, each \
@@ -23,15 +24,25 @@ struct KubeWatch: AsyncParsableCommand {
         version: ToolVersion.current
     )
 
-    @Argument(help: ArgumentHelp("hpa/NAME, or deployment/NAME (its HPA found by scaleTargetRef).", valueName: "target")) var target: String
-    @Option(name: [.customShort("n"), .customLong("namespace")], help: "Namespace (default: the context's, else default).") var namespace: String?
-    @Option(help: ArgumentHelp("Stop after this long (e.g. 10m); default: until a signal.", valueName: "duration")) var seconds: DurationOption?
-    @Option(help: ArgumentHelp("Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).", valueName: "file")) var kubeconfig: String?
-    @Option(help: ArgumentHelp("Kubeconfig context (default: the current one).", valueName: "name")) var context: String?
+    @Argument(
+        help: ArgumentHelp("hpa/NAME, or deployment/NAME (its HPA found by scaleTargetRef).", valueName: "target"))
+    var target: String
+    @Option(
+        name: [.customShort("n"), .customLong("namespace")], help: "Namespace (default: the context's, else default).")
+    var namespace: String?
+    @Option(help: ArgumentHelp("Stop after this long (e.g. 10m); default: until a signal.", valueName: "duration"))
+    var seconds: DurationOption?
+    @Option(
+        help: ArgumentHelp("Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).", valueName: "file"))
+    var kubeconfig: String?
+    @Option(help: ArgumentHelp("Kubeconfig context (default: the current one).", valueName: "name")) var context:
+        String?
 
     func validate() throws {
         _ = try watchTarget()
-        if let seconds, seconds.seconds <= 0 { throw ValidationError("--seconds \(seconds.text): expected a duration above 0, such as 10m") }
+        if let seconds, seconds.seconds <= 0 {
+            throw ValidationError("--seconds \(seconds.text): expected a duration above 0, such as 10m")
+        }
     }
 
     func watchTarget() throws -> WaitTarget {
@@ -56,7 +67,9 @@ struct KubeWatch: AsyncParsableCommand {
         }
         let signals = await ShutdownSignals.trap { _, _ in end.yield(ExitStatus.success) }
         if let seconds {
-            Task { try? await Task.sleep(nanoseconds: UInt64(seconds.seconds * 1e9)); end.yield(ExitStatus.success) }
+            Task {
+                try? await Task.sleep(nanoseconds: UInt64(seconds.seconds * 1e9)); end.yield(ExitStatus.success)
+            }
         }
         Task {
             do throws(KubeAPIError) {

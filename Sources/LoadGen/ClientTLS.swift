@@ -9,8 +9,10 @@ public struct ClientTLS: Sendable {
     let context: NIOSSLContext
     let serverName: String?
 
-    public init(host: String, caFile: String?, insecure: Bool, certFile: String?, keyFile: String?,
-                alpn: [String] = []) throws(ParseError) {
+    public init(
+        host: String, caFile: String?, insecure: Bool, certFile: String?, keyFile: String?,
+        alpn: [String] = []
+    ) throws(ParseError) {
         var config = TLSConfiguration.makeClientConfiguration()
         do {
             if let caFile { config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile)) }
@@ -44,7 +46,8 @@ public struct ClientTLS: Sendable {
 
     /// Whether a connection's error came from TLS (the error kind `tls`).
     static func isTLSError(_ error: any Error) -> Bool {
-        error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError || error is NIOSSLCloseTimedOutError
+        error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError
+            || error is NIOSSLCloseTimedOutError
     }
 
     /// A TLS failure as a person reads it: BoringSSL's reason ("CERTIFICATE_VERIFY_FAILED"),
@@ -54,7 +57,9 @@ public struct ClientTLS: Sendable {
         let parts = text.split(separator: "OPENSSL_internal:", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else { return "TLS handshake: \(text)" }
         let reason = parts[1].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
-        let hint = reason == "CERTIFICATE_VERIFY_FAILED" ? " (trust its CA with --cacert FILE, or skip the check with --insecure)" : ""
+        let hint =
+            reason == "CERTIFICATE_VERIFY_FAILED"
+            ? " (trust its CA with --cacert FILE, or skip the check with --insecure)" : ""
         return "TLS handshake failed: \(reason)" + hint
     }
 }

@@ -14,7 +14,9 @@ public struct CompletionLoad: Sendable {
     public var stream: Bool
     public var seed: UInt64
 
-    public init(endpoint: Endpoint, model: String, promptTokens: TokenCount, maxTokens: TokenCount, stream: Bool, seed: UInt64) {
+    public init(
+        endpoint: Endpoint, model: String, promptTokens: TokenCount, maxTokens: TokenCount, stream: Bool, seed: UInt64
+    ) {
         self.endpoint = endpoint
         self.model = model
         self.promptTokens = promptTokens
@@ -24,12 +26,16 @@ public struct CompletionLoad: Sendable {
     }
 
     /// The endpoint a path names (`/v1/completions` → completions; else chat).
-    public static func endpoint(forPath path: String) -> Endpoint { path.hasSuffix("/completions") && !path.hasSuffix("/chat/completions") ? .completions : .chat }
+    public static func endpoint(forPath path: String) -> Endpoint {
+        path.hasSuffix("/completions") && !path.hasSuffix("/chat/completions") ? .completions : .chat
+    }
 
     /// Words of at most eight letters: each one token as infer-serve (and most
     /// tokenizers) count them, so a prompt of N words is N tokens.
-    static let words = ["the", "model", "reads", "a", "long", "prompt", "about", "pods", "that", "scale", "when", "load",
-                        "grows", "and", "shrink", "after", "it", "falls", "each", "token", "costs", "time", "on", "cpu"]
+    static let words = [
+        "the", "model", "reads", "a", "long", "prompt", "about", "pods", "that", "scale", "when", "load",
+        "grows", "and", "shrink", "after", "it", "falls", "each", "token", "costs", "time", "on", "cpu",
+    ]
 
     /// Request `seq`'s JSON body.
     public func body(seq: Int) -> [UInt8] {
@@ -85,7 +91,9 @@ public struct TokenCount: Sendable, Equatable {
 
     public init(_ text: String, flag: String) throws(ParseError) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let low = Int(parts[0]), let high = Int(parts.last!), low >= 1, low <= high, high <= 1_000_000 else {
+        guard parts.count <= 2, let low = Int(parts[0]), let high = Int(parts.last!), low >= 1, low <= high,
+            high <= 1_000_000
+        else {
             throw ParseError("--\(flag) \(text): expected N or MIN:MAX tokens, from 1")
         }
         self.low = low

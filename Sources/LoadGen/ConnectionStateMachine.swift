@@ -136,8 +136,9 @@ struct ConnectionStateMachine: Equatable {
     mutating func responseEnded() -> Action {
         guard case .awaitingResponse(let response) = state else { return .none }
         state = response.keepAlive ? .idle : .closed
-        return .record(Outcome(request: response.request, status: response.status, bytes: response.bytes, pod: response.pod),
-                       thenClose: !response.keepAlive)
+        return .record(
+            Outcome(request: response.request, status: response.status, bytes: response.bytes, pod: response.pod),
+            thenClose: !response.keepAlive)
     }
 
     /// The connection failed (reset, protocol error), its request timed out, or the run
@@ -147,8 +148,10 @@ struct ConnectionStateMachine: Equatable {
         switch state {
         case .awaitingResponse(let response):
             state = .closed
-            return .record(Outcome(request: response.request, status: response.gotHead ? response.status : 0,
-                                   bytes: response.bytes, pod: response.pod, error: kind), thenClose: true)
+            return .record(
+                Outcome(
+                    request: response.request, status: response.gotHead ? response.status : 0,
+                    bytes: response.bytes, pod: response.pod, error: kind), thenClose: true)
         case .connecting(let waiting?):
             state = .connecting(waiting: nil)
             return .record(Outcome(request: waiting, error: kind), thenClose: false)

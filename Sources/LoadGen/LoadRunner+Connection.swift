@@ -59,7 +59,9 @@ extension LoadRun {
                     ])
                 }
             }
-        let future = resolved.map { bootstrap.connect(to: $0) } ?? bootstrap.connect(host: plan.target.host, port: plan.target.port)
+        let future =
+            resolved.map { bootstrap.connect(to: $0) }
+            ?? bootstrap.connect(host: plan.target.host, port: plan.target.port)
         future.whenComplete { [bound = NIOLoopBound((self, connection), eventLoop: loop)] result in
             let (run, connection) = bound.value
             run.connectFinished(result, connection)
@@ -104,14 +106,17 @@ extension LoadRun {
         case .record(var outcome, var thenClose):
             inFlight -= 1
             connection.requests += 1
-            if connection.requests == 1, outcome.error == nil { outcome.connectMs = connection.connectNanos.map { Double($0) / 1e6 } }
+            if connection.requests == 1, outcome.error == nil {
+                outcome.connectMs = connection.connectNanos.map { Double($0) / 1e6 }
+            }
             if connection.requests >= reuseLimit, !thenClose {
                 thenClose = true
                 _ = connection.machine.closeIfIdle()
             }
             if timesTokens, outcome.error == nil, outcome.status == 200 {
                 connection.tokens.finish()
-                outcome.tokens = connection.tokens.tokens(due: outcome.request.due, end: NIODeadline.now().uptimeNanoseconds)
+                outcome.tokens = connection.tokens.tokens(
+                    due: outcome.request.due, end: NIODeadline.now().uptimeNanoseconds)
             }
             // Record before closing: a close can fire channelInactive, and so finishIfDone,
             // at once. A record can end the run (closed output): the machine is then closed.
@@ -149,7 +154,9 @@ extension LoadRun {
 
     func failed(_ connection: Connection, kind: String, cause: String? = nil) {
         if connection.machine.request != nil, kind == "reset" || kind == "protocol" || kind == "tls" {
-            explain(kind, "\(plan.target.authority): \(cause ?? "the server closed the connection before the response ended")")
+            explain(
+                kind,
+                "\(plan.target.authority): \(cause ?? "the server closed the connection before the response ended")")
         }
         // The machine is closed before the channel is: a channelInactive fired by that
         // close finds nothing left to report.
@@ -161,7 +168,9 @@ extension LoadRun {
         let now = NIODeadline.now().uptimeNanoseconds
         if plan.http2 { sweepHTTP2Timeouts(now: now) }
         for connection in connections {
-            if case .awaitingResponse(let response) = connection.machine.state, now &- response.request.sent > timeoutNanos {
+            if case .awaitingResponse(let response) = connection.machine.state,
+                now &- response.request.sent > timeoutNanos
+            {
                 explain("timeout", "no response within \(plan.timeout) s (--timeout)")
                 failed(connection, kind: "timeout")
             }

@@ -66,14 +66,19 @@ extension LoadRun {
     /// A due request over HTTP/2: on a connection with a free stream, else a new
     /// connection, else not sent (overload), as over HTTP/1.1.
     func fireHTTP2(_ request: InFlight) {
-        if let connection = h2.first(where: { !$0.closing && !$0.draining && $0.load < plan.streams && $0.assigned < reuseLimit }) {
+        if let connection = h2.first(where: {
+            !$0.closing && !$0.draining && $0.load < plan.streams && $0.assigned < reuseLimit
+        }) {
             inFlight += 1
             connection.assigned += 1
             if connection.ready { startStream(request, on: connection) } else { connection.waiting.append(request) }
             return
         }
         guard h2.count < plan.connections else {
-            explain("overload", "all \(plan.connections) connections had \(plan.streams) streams open (--connections, --streams): due requests are not sent")
+            explain(
+                "overload",
+                "all \(plan.connections) connections had \(plan.streams) streams open (--connections, --streams): due requests are not sent"
+            )
             return emit(Outcome(request: request, error: "overload"), end: request.due)
         }
         inFlight += 1
@@ -100,13 +105,16 @@ extension LoadRun {
                     // checks: ours are made once per run (`h2Headers`), and policing the
                     // server's is not a load generator's job (a malformed frame still fails).
                     try channel.pipeline.syncOperations.addHandlers([
-                        NIOHTTP2Handler(mode: .client, initialSettings: LoadRun.h2Settings, headerBlockValidation: .disabled,
-                                        contentLengthValidation: .disabled),
+                        NIOHTTP2Handler(
+                            mode: .client, initialSettings: LoadRun.h2Settings, headerBlockValidation: .disabled,
+                            contentLengthValidation: .disabled),
                         H2ConnectionHandler(run: run, connection: connection),
                     ])
                 }
             }
-        let future = resolved.map { bootstrap.connect(to: $0) } ?? bootstrap.connect(host: plan.target.host, port: plan.target.port)
+        let future =
+            resolved.map { bootstrap.connect(to: $0) }
+            ?? bootstrap.connect(host: plan.target.host, port: plan.target.port)
         future.whenComplete { [bound = NIOLoopBound((self, connection), eventLoop: loop)] result in
             let (run, connection) = bound.value
             switch result {
@@ -115,7 +123,7 @@ extension LoadRun {
                 // Closed (the run ended, say) while it connected.
                 if connection.closing { return channel.close(promise: nil) }
                 if run.plainTCP { run.connectionReady(connection) }
-                // The requests waiting go once the connection is active (`becameActive`).
+            // The requests waiting go once the connection is active (`becameActive`).
             case .failure(let error):
                 run.failHTTP2(connection, kind: run.connectFailureKind(error, explaining: true))
             }
@@ -153,10 +161,14 @@ extension LoadRun {
             headers.replaceOrAdd(name: "content-length", value: String(body.count))
         }
         let sent = loop.makePromise(of: Void.self)
-        channel.write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: body.isEmpty))), promise: sent)
+        channel.write(
+            HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: body.isEmpty))), promise: sent
+        )
         if !body.isEmpty {
-            channel.write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(ByteBuffer(bytes: body)), endStream: true))),
-                          promise: nil)
+            channel.write(
+                HTTP2Frame(
+                    streamID: id, payload: .data(.init(data: .byteBuffer(ByteBuffer(bytes: body)), endStream: true))),
+                promise: nil)
         }
         markUnflushed(connection)
         // A stream the connection cannot open (refused by a GOAWAY, say) ends at once, not at --timeout.
@@ -184,7 +196,8 @@ extension LoadRun {
         stream.finished = true
         connection.streams.removeValue(forKey: stream.id)
         inFlight -= 1
-        var outcome = Outcome(request: stream.request, status: stream.status, bytes: stream.bytes, pod: stream.pod, error: error)
+        var outcome = Outcome(
+            request: stream.request, status: stream.status, bytes: stream.bytes, pod: stream.pod, error: error)
         if timesTokens, error == nil, stream.status == 200 {
             stream.tokens.finish()
             outcome.tokens = stream.tokens.tokens(due: stream.request.due, end: NIODeadline.now().uptimeNanoseconds)
@@ -195,7 +208,8 @@ extension LoadRun {
         }
         // A stream given up on (a timeout, a cancel) is reset, so the server stops on it too.
         if error == "timeout" || error == "cancelled", !connection.closing {
-            connection.channel?.writeAndFlush(HTTP2Frame(streamID: stream.id, payload: .rstStream(.cancel)), promise: nil)
+            connection.channel?.writeAndFlush(
+                HTTP2Frame(streamID: stream.id, payload: .rstStream(.cancel)), promise: nil)
         }
         emit(outcome)
         if connection.assigned >= reuseLimit || connection.draining, connection.load == 0 { closeHTTP2(connection) }
@@ -208,11 +222,14 @@ extension LoadRun {
         switch frame.payload {
         case .headers(let headers):
             // The response's headers (a 1xx's are followed by more); trailers carry no status.
-            if let status = headers.headers.first(name: ":status").flatMap({ Int($0) }), status >= 200 || stream.status == 0 {
+            if let status = headers.headers.first(name: ":status").flatMap({ Int($0) }),
+                status >= 200 || stream.status == 0
+            {
                 stream.status = status
                 stream.pod = headers.headers.first(name: "x-served-by")
                 if timesTokens {
-                    stream.tokens.isEventStream = headers.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true
+                    stream.tokens.isEventStream =
+                        headers.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true
                 }
             }
             if headers.endStream { streamEnded(stream, on: connection, error: nil) }
@@ -224,7 +241,8 @@ extension LoadRun {
             if data.endStream {
                 streamEnded(stream, on: connection, error: nil)
             } else {
-                returnStreamWindow(data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0), of: stream, on: connection)
+                returnStreamWindow(
+                    data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0), of: stream, on: connection)
             }
         case .rstStream(let code):
             explain("reset", "\(plan.target.authority): the server reset an HTTP/2 stream (\(code))")
@@ -239,7 +257,9 @@ extension LoadRun {
         guard size > 0, let channel = connection.channel else { return }
         stream.unreturned += size
         if stream.unreturned >= LoadRun.h2WindowReturn {
-            channel.write(HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: stream.unreturned)), promise: nil)
+            channel.write(
+                HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: stream.unreturned)),
+                promise: nil)
             stream.unreturned = 0
             markUnflushed(connection)
         }
@@ -250,7 +270,9 @@ extension LoadRun {
     /// no stream of ours sees. Given back once half is used.
     func connectionWindowChanged(to inbound: Int, on connection: H2Connection) {
         guard inbound < LoadRun.h2WindowReturn, let channel = connection.channel, !connection.closing else { return }
-        channel.write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: LoadRun.h2Window - inbound)), promise: nil)
+        channel.write(
+            HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: LoadRun.h2Window - inbound)),
+            promise: nil)
         markUnflushed(connection)
     }
 
@@ -269,7 +291,9 @@ extension LoadRun {
             emit(Outcome(request: request, error: kind))
         }
         connection.waiting = []
-        for stream in connection.streams.values.sorted(by: { $0.request.seq < $1.request.seq }) { streamEnded(stream, on: connection, error: kind) }
+        for stream in connection.streams.values.sorted(by: { $0.request.seq < $1.request.seq }) {
+            streamEnded(stream, on: connection, error: kind)
+        }
         closeHTTP2(connection)
     }
 
@@ -282,7 +306,8 @@ extension LoadRun {
 
     func sweepHTTP2Timeouts(now: UInt64) {
         for connection in h2 {
-            for stream in connection.streams.values where stream.request.sent > 0 && now &- stream.request.sent > timeoutNanos {
+            for stream in connection.streams.values
+            where stream.request.sent > 0 && now &- stream.request.sent > timeoutNanos {
                 explain("timeout", "no response within \(plan.timeout) s (--timeout)")
                 streamEnded(stream, on: connection, error: "timeout")
             }
@@ -330,7 +355,9 @@ final class H2ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let window = event as? NIOHTTP2WindowUpdatedEvent {
-            if window.streamID == .rootStream, let inbound = window.inboundWindowSize { run.connectionWindowChanged(to: inbound, on: connection) }
+            if window.streamID == .rootStream, let inbound = window.inboundWindowSize {
+                run.connectionWindowChanged(to: inbound, on: connection)
+            }
         } else if let closed = event as? StreamClosedEvent {
             // A stream closed with a reason (refused by a GOAWAY, a stream error NIOHTTP2
             // found): its request is recorded now. A normal close was recorded already.
@@ -340,7 +367,10 @@ final class H2ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler 
             }
         } else if case .handshakeCompleted(let negotiated) = event as? TLSUserEvent {
             guard negotiated == "h2" else {
-                run.explain("protocol", "\(run.plan.target.authority): the server did not agree to HTTP/2 (ALPN chose \(negotiated ?? "nothing")): drop --http2")
+                run.explain(
+                    "protocol",
+                    "\(run.plan.target.authority): the server did not agree to HTTP/2 (ALPN chose \(negotiated ?? "nothing")): drop --http2"
+                )
                 run.failHTTP2(connection, kind: "protocol")
                 run.finishIfDone()
                 return
@@ -364,15 +394,22 @@ final class H2ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler 
         } else {
             kind = "protocol"
         }
-        run.explain(kind, kind == "tls" ? ClientTLS.describe(error)
-            : kind == "protocol" ? "\(run.plan.target.authority): HTTP/2: \(error)" : "\(run.plan.target.authority): \(LoadRun.describe(error))")
+        run.explain(
+            kind,
+            kind == "tls"
+                ? ClientTLS.describe(error)
+                : kind == "protocol"
+                    ? "\(run.plan.target.authority): HTTP/2: \(error)"
+                    : "\(run.plan.target.authority): \(LoadRun.describe(error))")
         run.failHTTP2(connection, kind: kind)
         run.finishIfDone()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         if !connection.closing {
-            if connection.load > 0 { run.explain("reset", "\(run.plan.target.authority): the server closed the HTTP/2 connection") }
+            if connection.load > 0 {
+                run.explain("reset", "\(run.plan.target.authority): the server closed the HTTP/2 connection")
+            }
             run.failHTTP2(connection, kind: "reset")
             run.finishIfDone()
         }

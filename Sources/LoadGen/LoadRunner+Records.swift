@@ -17,7 +17,8 @@ extension LoadRun {
             seq: request.seq,
             latencyMs: Double(latency) / 1e6,
             serviceMs: Double(service) / 1e6,
-            status: outcome.status, bytes: outcome.bytes, error: outcome.error, pod: outcome.pod, tokens: outcome.tokens,
+            status: outcome.status, bytes: outcome.bytes, error: outcome.error, pod: outcome.pod,
+            tokens: outcome.tokens,
             connectMs: outcome.connectMs)
         summary.didFinish(success: record.isSuccess, error: outcome.error, latencyNanos: latency)
         if !outputClosed, !sink(record) {
@@ -33,18 +34,24 @@ extension LoadRun {
     func connectFailureKind(_ error: any Error, explaining: Bool) -> String {
         let kind = LoadRun.connectErrorKind(error)
         if explaining {
-            explain(kind, kind == "timeout"
-                ? "connect to \(plan.target.authority): no connection within \(plan.timeout) s (--timeout)"
-                : "connect to \(plan.target.authority): \(LoadRun.describe(error))")
+            explain(
+                kind,
+                kind == "timeout"
+                    ? "connect to \(plan.target.authority): no connection within \(plan.timeout) s (--timeout)"
+                    : "connect to \(plan.target.authority): \(LoadRun.describe(error))")
         }
         return kind
     }
 
     static func connectErrorKind(_ error: any Error) -> String {
         if let channelError = error as? ChannelError, case .connectTimeout = channelError { return "timeout" }
-        if let multi = error as? NIOConnectionError, multi.connectionErrors.contains(where: {
-            if let e = $0.error as? ChannelError, case .connectTimeout = e { return true } else { return false }
-        }) { return "timeout" }
+        if let multi = error as? NIOConnectionError,
+            multi.connectionErrors.contains(where: {
+                if let e = $0.error as? ChannelError, case .connectTimeout = e { return true } else { return false }
+            })
+        {
+            return "timeout"
+        }
         return "connect"
     }
 

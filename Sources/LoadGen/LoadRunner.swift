@@ -34,8 +34,10 @@ public struct LoadPlan: Sendable {
     /// wake-ups come at most this often (`--tick`).
     public var tick = 0.0005
 
-    public init(target: Target, schedule: ArrivalSchedule, connections: Int, maxInFlight: Int, timeout: Double,
-                completions: CompletionLoad? = nil) {
+    public init(
+        target: Target, schedule: ArrivalSchedule, connections: Int, maxInFlight: Int, timeout: Double,
+        completions: CompletionLoad? = nil
+    ) {
         self.completions = completions
         self.target = target
         self.schedule = schedule
@@ -67,13 +69,16 @@ public struct LoadRunner: Sendable {
     /// `onFirstError` is called on the loop the first time each error kind is recorded,
     /// with its cause ("connect to 127.0.0.1:8080: Connection refused"), so a record's
     /// bare kind is never all a user gets.
-    public init(plan: LoadPlan, loop: any EventLoop, onFirstError: (@Sendable (_ kind: String, _ cause: String) -> Void)? = nil,
-                sink: @escaping @Sendable (Record) -> Bool) {
+    public init(
+        plan: LoadPlan, loop: any EventLoop, onFirstError: (@Sendable (_ kind: String, _ cause: String) -> Void)? = nil,
+        sink: @escaping @Sendable (Record) -> Bool
+    ) {
         let endedAs = NIOLockedValueBox(Ending.completed)
         self.loop = loop
         self.endedAs = endedAs
-        run = .makeBoxSendingValue(LoadRun(plan: plan, loop: loop, sink: sink, onFirstError: onFirstError, endedAs: endedAs),
-                                   eventLoop: loop)
+        run = .makeBoxSendingValue(
+            LoadRun(plan: plan, loop: loop, sink: sink, onFirstError: onFirstError, endedAs: endedAs),
+            eventLoop: loop)
     }
 
     public static let version = ToolVersion.current
@@ -152,8 +157,11 @@ final class LoadRun {
     /// This run as something a loop callback may carry (checked to be on the loop when used).
     var bound: NIOLoopBound<LoadRun> { NIOLoopBound(self, eventLoop: loop) }
 
-    init(plan: LoadPlan, loop: any EventLoop, sink: @escaping (Record) -> Bool,
-         onFirstError: (@Sendable (_ kind: String, _ cause: String) -> Void)?, endedAs: NIOLockedValueBox<LoadRunner.Ending>) {
+    init(
+        plan: LoadPlan, loop: any EventLoop, sink: @escaping (Record) -> Bool,
+        onFirstError: (@Sendable (_ kind: String, _ cause: String) -> Void)?,
+        endedAs: NIOLockedValueBox<LoadRunner.Ending>
+    ) {
         self.plan = plan
         self.schedule = plan.schedule
         self.loop = loop
@@ -162,6 +170,27 @@ final class LoadRun {
         self.endedAs = endedAs
         // Completions are POSTs whatever the target says.
         let method = plan.completions == nil ? plan.target.method : "POST"
+        let headers: HTTPHeaders
+        (headers, completionHead, h2Headers) = LoadRun.headers(plan, method: method)
+        timesTokens = plan.completions != nil
+        plainTCP = plan.tls == nil
+        reuseLimit = plan.reuse ?? Int.max
+        requestHead = HTTPRequestHead(
+            version: .http1_1, method: HTTPMethod(rawValue: method),
+            uri: plan.target.path, headers: headers)
+        var bytes = ByteBuffer()
+        bytes.writeString("\(plan.target.method) \(plan.target.path) HTTP/1.1\r\n")
+        for (name, value) in headers { bytes.writeString("\(name): \(value)\r\n") }
+        bytes.writeString("\r\n")
+        bytes.writeBytes(plan.target.body)
+        requestBytes = bytes
+        timeoutNanos = UInt64(plan.timeout * 1e9)
+        tickNanos = UInt64(max(plan.tick, 0) * 1e9)
+    }
+
+    /// The request's headers, made once per run: HTTP/1.1's, a completion's head (its
+    /// body, and so its length, varies), and HTTP/2's.
+    static func headers(_ plan: LoadPlan, method: String) -> (HTTPHeaders, [UInt8], HPACKHeaders) {
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: plan.target.authority)
         headers.add(name: "User-Agent", value: "infer-load/\(LoadRunner.version)")
@@ -177,34 +206,23 @@ final class LoadRun {
             headers.replaceOrAdd(name: "Content-Length", value: "0")  // the decoder reads only the method
         } else if !plan.target.body.isEmpty || plan.target.method != "GET" {
             headers.replaceOrAdd(name: "Content-Length", value: String(plan.target.body.count))
-            if !plan.target.headers.contains(where: { $0.name.lowercased() == "content-type" }), !plan.target.body.isEmpty {
+            if !plan.target.headers.contains(where: { $0.name.lowercased() == "content-type" }),
+                !plan.target.body.isEmpty
+            {
                 headers.add(name: "Content-Type", value: "application/json")
             }
         }
-        completionHead = head
         var h2 = HPACKHeaders()
         h2.add(name: ":method", value: method)
         h2.add(name: ":scheme", value: plan.tls == nil ? "http" : "https")
         h2.add(name: ":authority", value: plan.target.authority)
         h2.add(name: ":path", value: plan.target.path)
         // HTTP/2 names are lower case; Host is :authority and Connection has no place.
-        for (name, value) in headers where !["host", "connection", "keep-alive", "transfer-encoding"].contains(name.lowercased()) {
+        for (name, value) in headers
+        where !["host", "connection", "keep-alive", "transfer-encoding"].contains(name.lowercased()) {
             h2.add(name: name.lowercased(), value: value)
         }
-        h2Headers = h2
-        timesTokens = plan.completions != nil
-        plainTCP = plan.tls == nil
-        reuseLimit = plan.reuse ?? Int.max
-        requestHead = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method),
-                                      uri: plan.target.path, headers: headers)
-        var bytes = ByteBuffer()
-        bytes.writeString("\(plan.target.method) \(plan.target.path) HTTP/1.1\r\n")
-        for (name, value) in headers { bytes.writeString("\(name): \(value)\r\n") }
-        bytes.writeString("\r\n")
-        bytes.writeBytes(plan.target.body)
-        requestBytes = bytes
-        timeoutNanos = UInt64(plan.timeout * 1e9)
-        tickNanos = UInt64(max(plan.tick, 0) * 1e9)
+        return (headers, head, h2)
     }
 
     /// Starts the schedule; the future completes when every request has a record.
@@ -262,7 +280,9 @@ final class LoadRun {
         startNanos = NIODeadline.now().uptimeNanoseconds
         advance()
         let me = bound
-        sweeper = loop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { _ in me.value.sweepTimeouts() }
+        sweeper = loop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { _ in
+            me.value.sweepTimeouts()
+        }
         pump()
     }
 
@@ -340,9 +360,11 @@ final class LoadRun {
     }
 
     private func overload(_ request: InFlight) {
-        explain("overload", inFlight >= plan.maxInFlight
-            ? "\(plan.maxInFlight) requests were in flight (--max-inflight): due requests are not sent"
-            : "all \(plan.connections) connections were busy (--connections): due requests are not sent")
+        explain(
+            "overload",
+            inFlight >= plan.maxInFlight
+                ? "\(plan.maxInFlight) requests were in flight (--max-inflight): due requests are not sent"
+                : "all \(plan.connections) connections were busy (--connections): due requests are not sent")
         emit(Outcome(request: request, error: "overload"), end: request.due)
     }
 

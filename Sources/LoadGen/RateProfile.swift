@@ -91,7 +91,8 @@ public enum RateProfile: Equatable, Sendable {
         for part in text.split(separator: ",") {
             let fields = part.split(separator: ":")
             guard fields.count == 2, let qps = Double(fields[0]), qps >= 0, qps.isFinite,
-                  let seconds = DurationText.seconds(String(fields[1])), seconds > 0 else {
+                let seconds = DurationText.seconds(String(fields[1])), seconds > 0
+            else {
                 throw ParseError("invalid step '\(part)': expected QPS:DURATION, e.g. 30:60s")
             }
             steps.append(Step(qps: qps, seconds: seconds))

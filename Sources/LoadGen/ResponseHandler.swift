@@ -38,10 +38,12 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            connection.machine.responseHead(status: Int(head.status.code), pod: head.headers.first(name: "X-Served-By"),
-                                            keepAlive: head.isKeepAlive)
+            connection.machine.responseHead(
+                status: Int(head.status.code), pod: head.headers.first(name: "X-Served-By"),
+                keepAlive: head.isKeepAlive)
             if runner.timesTokens {
-                connection.tokens.isEventStream = head.headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true
+                connection.tokens.isEventStream =
+                    head.headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true
             }
         case .body(let buffer):
             connection.machine.responseBody(bytes: buffer.readableBytes)
@@ -68,11 +70,12 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
         } else {
             kind = (error is HTTPParserError || error is NIOHTTPDecoderError) ? "protocol" : "reset"
         }
-        let cause = switch kind {
-        case "protocol": "invalid HTTP response: \(error)"
-        case "tls": ClientTLS.describe(error)
-        default: LoadRun.describe(error)
-        }
+        let cause =
+            switch kind {
+            case "protocol": "invalid HTTP response: \(error)"
+            case "tls": ClientTLS.describe(error)
+            default: LoadRun.describe(error)
+            }
         runner.failed(connection, kind: kind, cause: cause)
     }
 }

@@ -10,7 +10,8 @@ public struct Target: Equatable, Sendable {
     public let secure: Bool
 
     public static func == (a: Target, b: Target) -> Bool {
-        a.host == b.host && a.port == b.port && a.path == b.path && a.method == b.method && a.body == b.body && a.secure == b.secure
+        a.host == b.host && a.port == b.port && a.path == b.path && a.method == b.method && a.body == b.body
+            && a.secure == b.secure
             && a.headers.map(\.name) == b.headers.map(\.name) && a.headers.map(\.value) == b.headers.map(\.value)
     }
 
@@ -36,14 +37,35 @@ public struct Target: Equatable, Sendable {
             urlPath = String(rest[slash...])
             rest = rest[..<slash]
         }
-        var hostPart = rest
+        (self.host, self.port) = try Target.hostAndPort(rest, secure: secure, url: url)
+        let chosen = path ?? (urlPath.isEmpty ? "/infer" : urlPath)
+        guard chosen.hasPrefix("/"), !chosen.contains(" ") else {
+            throw ParseError("--path \(chosen): must start with / and contain no spaces")
+        }
+        self.path = chosen
+        let upper = method.uppercased()
+        guard Target.methods.contains(upper) else {
+            throw ParseError("--method \(method): expected one of \(Target.methods.joined(separator: ", "))")
+        }
+        self.method = upper
+        self.headers = try headers.map(Target.header)
+        self.body = body
+    }
+
+    /// `host`, `host:port`, `[v6]` or `[v6]:port`, the port defaulting to the scheme's.
+    static func hostAndPort(_ authority: Substring, secure: Bool, url: String) throws(ParseError) -> (String, Int) {
+        var hostPart = authority
         var port = secure ? 443 : 80
         if hostPart.hasPrefix("[") {  // [::1]:8080
-            guard let close = hostPart.firstIndex(of: "]") else { throw ParseError("--host \(url): unclosed [ in IPv6 address") }
+            guard let close = hostPart.firstIndex(of: "]") else {
+                throw ParseError("--host \(url): unclosed [ in IPv6 address")
+            }
             let after = hostPart[hostPart.index(after: close)...]
             hostPart = hostPart[hostPart.index(after: hostPart.startIndex)..<close]
             if after.hasPrefix(":") {
-                guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { throw ParseError("--host \(url): invalid port") }
+                guard let p = Int(after.dropFirst()), (1...65535).contains(p) else {
+                    throw ParseError("--host \(url): invalid port")
+                }
                 port = p
             }
         } else if let colon = hostPart.lastIndex(of: ":") {
@@ -54,30 +76,20 @@ public struct Target: Equatable, Sendable {
             hostPart = hostPart[..<colon]
         }
         guard !hostPart.isEmpty else { throw ParseError("--host \(url): no host name") }
-        self.host = String(hostPart)
-        self.port = port
-        let chosen = path ?? (urlPath.isEmpty ? "/infer" : urlPath)
-        guard chosen.hasPrefix("/"), !chosen.contains(" ") else { throw ParseError("--path \(chosen): must start with / and contain no spaces") }
-        self.path = chosen
-        let upper = method.uppercased()
-        guard Target.methods.contains(upper) else {
-            throw ParseError("--method \(method): expected one of \(Target.methods.joined(separator: ", "))")
+        return (String(hostPart), port)
+    }
+
+    /// `-H 'Name: value'`.
+    static func header(_ text: String) throws(ParseError) -> (String, String) {
+        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
+            throw ParseError("-H '\(text)': expected 'Name: value'")
         }
-        self.method = upper
-        var parsed: [(String, String)] = []
-        for header in headers {
-            guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else {
-                throw ParseError("-H '\(header)': expected 'Name: value'")
-            }
-            let name = String(header[..<colon])
-            let value = String(header[header.index(after: colon)...].drop(while: { $0 == " " }))
-            guard name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), !value.contains("\r"), !value.contains("\n") else {
-                throw ParseError("-H '\(header)': invalid header name or value")
-            }
-            parsed.append((name, value))
+        let name = String(text[..<colon])
+        let value = String(text[text.index(after: colon)...].drop(while: { $0 == " " }))
+        guard name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), !value.contains("\r"), !value.contains("\n") else {
+            throw ParseError("-H '\(text)': invalid header name or value")
         }
-        self.headers = parsed
-        self.body = body
+        return (name, value)
     }
 
     /// The Host header value.

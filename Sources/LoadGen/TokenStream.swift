@@ -103,7 +103,11 @@ struct TokenStream {
     /// Whether a chunk carries text: a `content` or `text` that is a non-empty string.
     static func carriesText(_ payload: ArraySlice<UInt8>) -> Bool {
         for key in textKeys {
-            if let at = value(of: key, in: payload), payload[at] == 0x22, at + 1 < payload.endIndex, payload[at + 1] != 0x22 { return true }
+            if let at = value(of: key, in: payload), payload[at] == 0x22, at + 1 < payload.endIndex,
+                payload[at + 1] != 0x22
+            {
+                return true
+            }
         }
         return false
     }

@@ -37,7 +37,9 @@ public struct Aggregate: Sendable {
     /// Adds a prediction's requests over a span (hpa-sim's `requests` lines): `ok`
     /// answered 200 at the latencies `quantiles` give (half at p50, 40 % at p90, 9 % at
     /// p99 less a little, 1 % at p99), `shed` answered 503 at once.
-    public mutating func addPredicted(ts: Double, end: Double, ok: Int, shed: Int, p50: Double, p90: Double, p99: Double) {
+    public mutating func addPredicted(
+        ts: Double, end: Double, ok: Int, shed: Int, p50: Double, p90: Double, p99: Double
+    ) {
         guard ok + shed > 0 else { return }
         requests += ok + shed
         successes += ok
@@ -67,7 +69,9 @@ public struct Aggregate: Sendable {
     }
 
     /// Adds one record. `errorID`/`podID` come from the caller's interners (nil: none).
-    public mutating func add(ts: Double, latencyMs: Double, serviceMs: Double?, status: Int, bytes: Int, errorID: Int?, podID: Int?) {
+    public mutating func add(
+        ts: Double, latencyMs: Double, serviceMs: Double?, status: Int, bytes: Int, errorID: Int?, podID: Int?
+    ) {
         requests += 1
         if ts < firstTs { firstTs = ts }
         if ts > lastTs { lastTs = ts }
@@ -80,7 +84,9 @@ public struct Aggregate: Sendable {
         self.bytes += bytes
         statusCounts[status] += 1
         if let errorID {
-            if errorID >= errorCounts.count { errorCounts += [Int](repeating: 0, count: errorID + 1 - errorCounts.count) }
+            if errorID >= errorCounts.count {
+                errorCounts += [Int](repeating: 0, count: errorID + 1 - errorCounts.count)
+            }
             errorCounts[errorID] += 1
         }
         if let podID {

@@ -17,8 +17,9 @@ public struct LatencyStats: Sendable {
     /// `digits`: 3 for a total; windows use 2, since every window's percentiles are
     /// read once and the histogram library's scan is linear in its buckets.
     public init(significantDigits digits: Int = 3) {
-        histogram = Histogram<UInt64>(highestTrackableValue: LatencyStats.highestMicros,
-                                      numberOfSignificantValueDigits: digits == 2 ? .two : .three)
+        histogram = Histogram<UInt64>(
+            highestTrackableValue: LatencyStats.highestMicros,
+            numberOfSignificantValueDigits: digits == 2 ? .two : .three)
     }
 
     /// One hour, in µs: anything slower is recorded as this.

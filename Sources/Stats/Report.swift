@@ -10,7 +10,8 @@ public struct Report: Sendable {
 
         public static func == (a: Distribution, b: Distribution) -> Bool {
             a.count == b.count && a.min == b.min && a.mean == b.mean && a.stdev == b.stdev && a.max == b.max
-                && a.percentiles.map(\.p) == b.percentiles.map(\.p) && a.percentiles.map(\.ms) == b.percentiles.map(\.ms)
+                && a.percentiles.map(\.p) == b.percentiles.map(\.p)
+                && a.percentiles.map(\.ms) == b.percentiles.map(\.ms)
         }
     }
 
@@ -78,9 +79,12 @@ public struct Report: Sendable {
     /// `servicePercentiles: false` skips the service-time percentiles (text and
     /// markdown window rows do not show them).
     /// `rateSeconds` overrides the window's length for rates (a partly covered window).
-    public init(_ aggregate: Aggregate, window: (start: Double, end: Double)?, rateSeconds: Double? = nil, percentiles: [Double],
-                errorNames: [String], podNames: [String], servicePercentiles: Bool = true, scaling: ScalingState? = nil,
-                scalingTally: ScalingTally? = nil) {
+    public init(
+        _ aggregate: Aggregate, window: (start: Double, end: Double)?, rateSeconds: Double? = nil,
+        percentiles: [Double],
+        errorNames: [String], podNames: [String], servicePercentiles: Bool = true, scaling: ScalingState? = nil,
+        scalingTally: ScalingTally? = nil
+    ) {
         self.scaling = scaling
         self.scalingTally = scalingTally
         requests = aggregate.requests
@@ -99,7 +103,9 @@ public struct Report: Sendable {
         rate = seconds > 0 ? Double(requests) / seconds : 0
         throughput = seconds > 0 ? Double(successes) / seconds : 0
         successRatio = requests > 0 ? Double(successes) / Double(requests) : 0
-        status = aggregate.statusCounts.enumerated().filter { $0.element > 0 }.map { (code: $0.offset, count: $0.element) }
+        status = aggregate.statusCounts.enumerated().filter { $0.element > 0 }.map {
+            (code: $0.offset, count: $0.element)
+        }
         errors = aggregate.errorCounts.enumerated().filter { $0.element > 0 }
             .map { (kind: errorNames[$0.offset], count: $0.element) }
             .sorted { $0.count != $1.count ? $0.count > $1.count : $0.kind < $1.kind }
@@ -111,9 +117,10 @@ public struct Report: Sendable {
         let tokenPercentiles = percentiles.filter { $0 == 50 || $0 == 99 }
         pods = aggregate.podCounts.enumerated().filter { $0.element > 0 }.map {
             let podTokens = $0.offset < aggregate.podTokens.count ? aggregate.podTokens[$0.offset] : nil
-            return Pod(name: podNames[$0.offset], requests: $0.element, successes: aggregate.podSuccesses[$0.offset],
-                       share: named > 0 ? Double($0.element) / Double(named) : 0,
-                       tokens: podTokens.map { TokenReport($0, seconds: seconds, percentiles: tokenPercentiles) })
+            return Pod(
+                name: podNames[$0.offset], requests: $0.element, successes: aggregate.podSuccesses[$0.offset],
+                share: named > 0 ? Double($0.element) / Double(named) : 0,
+                tokens: podTokens.map { TokenReport($0, seconds: seconds, percentiles: tokenPercentiles) })
         }.sorted { $0.requests != $1.requests ? $0.requests > $1.requests : $0.name < $1.name }
         podBalance = PodBalance(pods.map(\.requests))
         connect = aggregate.connect.map { Report.distribution($0, percentiles) }
@@ -124,8 +131,9 @@ public struct Report: Sendable {
             return Distribution(count: 0, min: 0, mean: 0, stdev: 0, max: 0, percentiles: percentiles.map { ($0, 0) })
         }
         let values = stats.percentiles(percentiles)
-        return Distribution(count: stats.count, min: stats.minMs, mean: stats.meanMs, stdev: stats.stdevMs, max: stats.maxMs,
-                            percentiles: zip(percentiles, values).map { ($0, $1) })
+        return Distribution(
+            count: stats.count, min: stats.minMs, mean: stats.meanMs, stdev: stats.stdevMs, max: stats.maxMs,
+            percentiles: zip(percentiles, values).map { ($0, $1) })
     }
 
     /// "p99.9" for 99.9, "p50" for 50.

@@ -39,7 +39,9 @@ public struct ScalingTally: Sendable, Equatable {
     public private(set) var counts: [String: Int] = [:]
     public private(set) var unknown = 0
 
-    public static let knownTypes: Set<String> = ["hpa", "deployment", "pod", "pod_metrics", "hpa_event", "watch_error", "requests"]
+    public static let knownTypes: Set<String> = [
+        "hpa", "deployment", "pod", "pod_metrics", "hpa_event", "watch_error", "requests",
+    ]
 
     public init() {}
 

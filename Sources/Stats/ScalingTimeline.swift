@@ -46,33 +46,42 @@ public struct ScalingTimeline: Sendable {
         up ? (b >= a * 1.5 && b - a >= 1) : (a >= b * 1.5 && a - b >= 1)
     }
 
-    public init(points: [Point], events: [(ts: Double, size: Int)], hpa: [(ts: Double, cpu: Int?, target: Int?, desired: Int?)],
-                pods: [String: ScalingPodLog], served: [String: (first: Double, last: Double)]) {
+    public init(
+        points: [Point], events: [(ts: Double, size: Int)], hpa: [(ts: Double, cpu: Int?, target: Int?, desired: Int?)],
+        pods: [String: ScalingPodLog], served: [String: (first: Double, last: Double)]
+    ) {
         var previous: Int?
         var searchFrom = -Double.infinity
         let podsByName = pods.sorted { $0.key < $1.key }
         for (index, event) in events.enumerated() {
             // The size before: the last rescale's, else what the HPA wanted before this one (its
             // status update and the Event come together, in either order).
-            let before = previous ?? hpa.last(where: { $0.ts < event.ts + 2 && $0.desired != nil && $0.desired != event.size })?.desired
+            let before =
+                previous
+                ?? hpa.last(where: { $0.ts < event.ts + 2 && $0.desired != nil && $0.desired != event.size })?.desired
             var r = Rescale(at: event.ts, from: before, to: event.size)
             let next = index + 1 < events.count ? events[index + 1].ts : Double.infinity
             Self.findStep(&r, points: points, after: searchFrom)
             // Without a step, the metric's crossing is looked for since the last rescale.
             let from = r.loadChange ?? (index > 0 ? events[index - 1].ts : searchFrom)
-            r.crossed = hpa.first { h in
-                guard h.ts >= from, h.ts <= event.ts + 1, let cpu = h.cpu, let target = h.target else { return false }
-                // Past the controller's tolerance band (0.1 each way), where it acts.
-                return r.up ? Double(cpu) > Double(target) * 1.1 : Double(cpu) < Double(target) * 0.9
-            }?.ts
+            r.crossed =
+                hpa.first { h in
+                    guard h.ts >= from, h.ts <= event.ts + 1, let cpu = h.cpu, let target = h.target else {
+                        return false
+                    }
+                    // Past the controller's tolerance band (0.1 each way), where it acts.
+                    return r.up ? Double(cpu) > Double(target) * 1.1 : Double(cpu) < Double(target) * 0.9
+                }?.ts
             // Pods the rescale made (or removed): the watches are separate streams, so allow 2 s of skew.
             for (name, log) in podsByName {
                 let mark = r.up ? log.created : log.terminating
                 guard let mark, mark >= event.ts - 2, mark < next - 2 else { continue }
-                r.pods.append(r.up
-                    ? PodTimes(pod: name, first: log.created, second: log.ready, served: served[name]?.first)
-                    : PodTimes(pod: name, first: log.terminating, second: log.deleted,
-                               served: served[name].flatMap { $0.last.isNaN ? nil : $0.last }))
+                r.pods.append(
+                    r.up
+                        ? PodTimes(pod: name, first: log.created, second: log.ready, served: served[name]?.first)
+                        : PodTimes(
+                            pod: name, first: log.terminating, second: log.deleted,
+                            served: served[name].flatMap { $0.last.isNaN ? nil : $0.last }))
             }
             if r.up, let change = r.loadChange, let i = points.firstIndex(where: { $0.start == change }), i > 0 {
                 let level = points[i - 1].p99
@@ -90,7 +99,8 @@ public struct ScalingTimeline: Sendable {
     /// `after` and no later than the rescale.
     static func findStep(_ r: inout Rescale, points: [Point], after: Double) {
         guard points.count > 1 else { return }
-        for i in stride(from: points.count - 1, to: 0, by: -1) where points[i].start <= r.at && points[i].start >= after {
+        for i in stride(from: points.count - 1, to: 0, by: -1) where points[i].start <= r.at && points[i].start >= after
+        {
             if isStep(from: points[i - 1].rate, to: points[i].rate, up: r.up) {
                 r.loadChange = points[i].start
                 r.loadFrom = points[i - 1].rate

@@ -8,17 +8,30 @@ extension ReportFormatter {
         switch format {
         case .text: return timelineText(t)
         case .json:
-            return t.rescales.map { String(decoding: timelineJSON($0).serialized(realPrecision: 16), as: UTF8.self) + "\n" }.joined()
+            return t.rescales.map {
+                String(decoding: timelineJSON($0).serialized(realPrecision: 16), as: UTF8.self) + "\n"
+            }.joined()
         case .csv:
-            let header = "rescale_at,direction,from,to,load_change,load_from,load_to,crossed_s,rescale_s,pods,pods_first_s,pods_last_s,serving_first_s,serving_last_s,p99_before_ms,p99_back_s"
+            let header =
+                "rescale_at,direction,from,to,load_change,load_from,load_to,crossed_s,rescale_s,pods,pods_first_s,pods_last_s,serving_first_s,serving_last_s,p99_before_ms,p99_back_s"
             return "\n" + header + "\n" + t.rescales.map { timelineCells($0).joined(separator: ",") + "\n" }.joined()
         case .markdown:
-            let header = ["rescale at", "change", "load step", "over/under target", "rescale", "pods", "pods ready or gone", "serving (first..last)", "p99 back"]
-            var out = "\n### Scaling timeline\n\nSeconds after the load change.\n\n| " + header.joined(separator: " | ") + " |\n|"
+            let header = [
+                "rescale at", "change", "load step", "over/under target", "rescale", "pods", "pods ready or gone",
+                "serving (first..last)", "p99 back",
+            ]
+            var out =
+                "\n### Scaling timeline\n\nSeconds after the load change.\n\n| " + header.joined(separator: " | ")
+                + " |\n|"
             out += header.map { _ in "---:" }.joined(separator: "|") + "|\n"
             for r in t.rescales {
                 let c = summary(r)
-                out += "| " + [clock(r.at), c.change, c.load, c.crossed, c.rescale, String(r.pods.count), c.second, c.served, c.p99].joined(separator: " | ") + " |\n"
+                out +=
+                    "| "
+                    + [
+                        clock(r.at), c.change, c.load, c.crossed, c.rescale, String(r.pods.count), c.second, c.served,
+                        c.p99,
+                    ].joined(separator: " | ") + " |\n"
             }
             return out
         }
@@ -62,8 +75,10 @@ extension ReportFormatter {
             func off(_ t: Double?) -> String { t.map { "+" + Number.fixed($0 - base, 1) } ?? "-" }
             for pod in r.pods {
                 out += "  " + pad("", 20) + pad(pod.pod, 38)
-                out += r.up ? "created \(off(pod.first))  ready \(off(pod.second))  first served \(off(pod.served))\n"
-                            : "terminating \(off(pod.first))  deleted \(off(pod.second))  last served \(off(pod.served))\n"
+                out +=
+                    r.up
+                    ? "created \(off(pod.first))  ready \(off(pod.second))  first served \(off(pod.served))\n"
+                    : "terminating \(off(pod.first))  deleted \(off(pod.second))  last served \(off(pod.served))\n"
             }
         }
         return out
@@ -86,14 +101,16 @@ extension ReportFormatter {
         o.set("rescale_s", off(r.at))
         o.set("p99_before_ms", t(r.p99Before))
         o.set("p99_back_s", off(r.p99Back))
-        o.set("pods", objects: r.pods.map { pod in
-            let p = JSONObject()
-            p.set("pod", .string(pod.pod))
-            p.set(r.up ? "created_s" : "terminating_s", off(pod.first))
-            p.set(r.up ? "ready_s" : "deleted_s", off(pod.second))
-            p.set(r.up ? "first_served_s" : "last_served_s", off(pod.served))
-            return p
-        })
+        o.set(
+            "pods",
+            objects: r.pods.map { pod in
+                let p = JSONObject()
+                p.set("pod", .string(pod.pod))
+                p.set(r.up ? "created_s" : "terminating_s", off(pod.first))
+                p.set(r.up ? "ready_s" : "deleted_s", off(pod.second))
+                p.set(r.up ? "first_served_s" : "last_served_s", off(pod.served))
+                return p
+            })
         return o
     }
 
@@ -102,8 +119,11 @@ extension ReportFormatter {
         func off(_ v: Double?) -> String { v.map { Number.fixed($0 - base, 3) } ?? "" }
         func num(_ v: Double?, _ d: Int) -> String { v.map { Number.fixed($0, d) } ?? "" }
         let second = r.pods.compactMap(\.second), served = r.pods.compactMap(\.served)
-        return [Number.fixed(r.at, 6), r.up ? "up" : "down", r.from.map(String.init) ?? "", String(r.to),
-                num(r.loadChange, 6), num(r.loadFrom, 3), num(r.loadTo, 3), off(r.crossed), off(r.at), String(r.pods.count),
-                off(second.min()), off(second.max()), off(served.min()), off(served.max()), num(r.p99Before, 3), off(r.p99Back)]
+        return [
+            Number.fixed(r.at, 6), r.up ? "up" : "down", r.from.map(String.init) ?? "", String(r.to),
+            num(r.loadChange, 6), num(r.loadFrom, 3), num(r.loadTo, 3), off(r.crossed), off(r.at), String(r.pods.count),
+            off(second.min()), off(second.max()), off(served.min()), off(served.max()), num(r.p99Before, 3),
+            off(r.p99Back),
+        ]
     }
 }

@@ -42,16 +42,21 @@ public struct Windows: Sendable {
     }
 
     /// Adds a record; returns false (and counts it) when its window was already handed out.
-    public mutating func add(ts: Double, latencyMs: Double, serviceMs: Double?, status: Int, bytes: Int, errorID: Int?, podID: Int?) -> Bool {
+    public mutating func add(
+        ts: Double, latencyMs: Double, serviceMs: Double?, status: Int, bytes: Int, errorID: Int?, podID: Int?
+    ) -> Bool {
         let index = Int((ts / interval).rounded(.down))
         if let nextIndex, index < nextIndex {
             late += 1
             return false
         }
         if timelineOnly {
-            open[index, default: Aggregate(significantDigits: 2)].addForTimeline(ts: ts, latencyMs: latencyMs, status: status, failed: errorID != nil)
+            open[index, default: Aggregate(significantDigits: 2)].addForTimeline(
+                ts: ts, latencyMs: latencyMs, status: status, failed: errorID != nil)
         } else {
-            open[index, default: Aggregate(significantDigits: 2)].add(ts: ts, latencyMs: latencyMs, serviceMs: serviceMs, status: status, bytes: bytes, errorID: errorID, podID: podID)
+            open[index, default: Aggregate(significantDigits: 2)].add(
+                ts: ts, latencyMs: latencyMs, serviceMs: serviceMs, status: status, bytes: bytes, errorID: errorID,
+                podID: podID)
         }
         if ts > maxTs { maxTs = ts }
         nextCheck = min(nextCheck, Double(index + 1) * interval + lateness)
@@ -66,13 +71,16 @@ public struct Windows: Sendable {
     }
 
     /// Adds a prediction's requests (hpa-sim's `requests` line) to the window of `ts`.
-    public mutating func addPredicted(ts: Double, seconds: Double, ok: Int, shed: Int, p50: Double, p90: Double, p99: Double) -> Bool {
+    public mutating func addPredicted(
+        ts: Double, seconds: Double, ok: Int, shed: Int, p50: Double, p90: Double, p99: Double
+    ) -> Bool {
         let index = Int((ts / interval).rounded(.down))
         if let nextIndex, index < nextIndex {
             late += 1
             return false
         }
-        open[index, default: Aggregate(significantDigits: 2)].addPredicted(ts: ts, end: ts + seconds, ok: ok, shed: shed, p50: p50, p90: p90, p99: p99)
+        open[index, default: Aggregate(significantDigits: 2)].addPredicted(
+            ts: ts, end: ts + seconds, ok: ok, shed: shed, p50: p50, p90: p90, p99: p99)
         if ts > maxTs { maxTs = ts }
         nextCheck = min(nextCheck, Double(index + 1) * interval + lateness)
         return true
@@ -102,7 +110,10 @@ public struct Windows: Sendable {
         let interval = self.interval
         while index <= highest, done(index) {
             if let aggregate = open.removeValue(forKey: index) {
-                out.append(Window(index: index, start: Double(index) * interval, end: Double(index + 1) * interval, aggregate: aggregate))
+                out.append(
+                    Window(
+                        index: index, start: Double(index) * interval, end: Double(index + 1) * interval,
+                        aggregate: aggregate))
                 index += 1
                 continue
             }
@@ -110,12 +121,16 @@ public struct Windows: Sendable {
             let next = open.keys.min() ?? highest + 1
             if next - index > Windows.longestEmptyRun {
                 guard done(next - 1) else { break }
-                out.append(Window(index: index, start: Double(index) * interval, end: Double(next) * interval,
-                                  aggregate: Aggregate(significantDigits: 2), isGap: true))
+                out.append(
+                    Window(
+                        index: index, start: Double(index) * interval, end: Double(next) * interval,
+                        aggregate: Aggregate(significantDigits: 2), isGap: true))
                 index = next
             } else {
-                out.append(Window(index: index, start: Double(index) * interval, end: Double(index + 1) * interval,
-                                  aggregate: Aggregate(significantDigits: 2)))
+                out.append(
+                    Window(
+                        index: index, start: Double(index) * interval, end: Double(index + 1) * interval,
+                        aggregate: Aggregate(significantDigits: 2)))
                 index += 1
             }
         }

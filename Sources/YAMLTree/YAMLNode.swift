@@ -57,7 +57,9 @@ public enum YAMLNode: Sendable, Equatable {
     private static func documents(_ text: String, limit: Int) throws(YAMLError) -> [YAMLNode] {
         var bytes = Array(text.utf8)
         var parser = yaml_parser_t()
-        guard yaml_parser_initialize(&parser) != 0 else { throw YAMLError(message: "out of memory", line: 0, column: 0) }
+        guard yaml_parser_initialize(&parser) != 0 else {
+            throw YAMLError(message: "out of memory", line: 0, column: 0)
+        }
         defer { yaml_parser_delete(&parser) }
         var budget = Self.nodeBudget
         var out: [YAMLNode] = []
@@ -68,8 +70,9 @@ public enum YAMLNode: Sendable, Equatable {
                 guard yaml_parser_load(&parser, &document) != 0 else {
                     let problem = parser.problem.map { String(cString: $0) } ?? "unreadable YAML"
                     let context = parser.context.map { String(cString: $0) + ": " } ?? ""
-                    throw YAMLError(message: context + problem, line: Int(parser.problem_mark.line) + 1,
-                                    column: Int(parser.problem_mark.column) + 1)
+                    throw YAMLError(
+                        message: context + problem, line: Int(parser.problem_mark.line) + 1,
+                        column: Int(parser.problem_mark.column) + 1)
                 }
                 defer { yaml_document_delete(&document) }
                 guard let root = yaml_document_get_root_node(&document) else { return }  // the end of the stream
@@ -84,12 +87,15 @@ public enum YAMLNode: Sendable, Equatable {
     static let nodeBudget = 100_000
     static let maxDepth = 64
 
-    private static func convert(_ node: UnsafeMutablePointer<yaml_node_t>, in document: inout yaml_document_t,
-                                depth: Int, budget: inout Int) throws(YAMLError) -> YAMLNode {
+    private static func convert(
+        _ node: UnsafeMutablePointer<yaml_node_t>, in document: inout yaml_document_t,
+        depth: Int, budget: inout Int
+    ) throws(YAMLError) -> YAMLNode {
         budget -= 1
         guard budget >= 0, depth < maxDepth else {
-            throw YAMLError(message: "too many nodes or too deeply nested (aliases?)",
-                            line: Int(node.pointee.start_mark.line) + 1, column: Int(node.pointee.start_mark.column) + 1)
+            throw YAMLError(
+                message: "too many nodes or too deeply nested (aliases?)",
+                line: Int(node.pointee.start_mark.line) + 1, column: Int(node.pointee.start_mark.column) + 1)
         }
         switch node.pointee.type {
         case YAML_SCALAR_NODE:
@@ -112,9 +118,12 @@ public enum YAMLNode: Sendable, Equatable {
             var pair = node.pointee.data.mapping.pairs.start
             while let current = pair, current != node.pointee.data.mapping.pairs.top {
                 if let key = yaml_document_get_node(&document, current.pointee.key),
-                   let value = yaml_document_get_node(&document, current.pointee.value) {
-                    pairs.append(YAMLPair(key: try convert(key, in: &document, depth: depth + 1, budget: &budget),
-                                          value: try convert(value, in: &document, depth: depth + 1, budget: &budget)))
+                    let value = yaml_document_get_node(&document, current.pointee.value)
+                {
+                    pairs.append(
+                        YAMLPair(
+                            key: try convert(key, in: &document, depth: depth + 1, budget: &budget),
+                            value: try convert(value, in: &document, depth: depth + 1, budget: &budget)))
                 }
                 pair = current + 1
             }

@@ -23,10 +23,12 @@ let tools: [String: ([String]) async -> Never] = [
 let arguments = CommandLine.arguments
 let invokedAs = String(arguments.first?.split(separator: "/").last ?? "infer-sim")
 // The tool: the link's name, else the first argument.
-let (name, rest) = tools[invokedAs] != nil
+let (name, rest) =
+    tools[invokedAs] != nil
     ? (Optional(invokedAs), Array(arguments.dropFirst()))
     : (arguments.dropFirst().first, Array(arguments.dropFirst(2)))
-let usage = "usage: infer-sim TOOL [ARGS...], TOOL one of: \(tools.keys.sorted().joined(separator: ", ")); or run it through a link named as the tool\n"
+let usage =
+    "usage: infer-sim TOOL [ARGS...], TOOL one of: \(tools.keys.sorted().joined(separator: ", ")); or run it through a link named as the tool\n"
 switch name {
 case let name? where tools[name] != nil:
     // infer-serve's executor goes in before the first await, as in its own binary.

@@ -13,23 +13,33 @@ import Testing
         return parts.joined(separator: "/") + "/Fixtures/"
     }()
 
-    static func load(_ run: String) throws -> (start: Double, perSecond: [Double], observed: [(ts: Double, desired: Int)], rescales: [Double]) {
-        let offered = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + run + "-offered.json"))) as? [String: Any])
+    static func load(
+        _ run: String
+    ) throws -> (start: Double, perSecond: [Double], observed: [(ts: Double, desired: Int)], rescales: [Double]) {
+        let offered = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + run + "-offered.json")))
+                as? [String: Any])
         let start = try #require(offered["start"] as? Double)
         let perSecond = try #require(offered["per_second"] as? [Int]).map(Double.init)
         let timeline = try String(contentsOfFile: dir + run + "-hpa-timeline.jsonl", encoding: .utf8)
         var rescales = Set<Double>()
         let observed = try timeline.split(separator: "\n").map { line -> (ts: Double, desired: Int) in
             let o = try JSONObject(parsing: Array(line.utf8))
-            guard case .integer(let d) = o["desired_replicas"], let ts = o["ts"].number else { throw CocoaError(.coderReadCorrupt) }
-            if case .string(let text) = o["last_scale_time"] { rescales.insert(try Date(text, strategy: .iso8601).timeIntervalSince1970) }
+            guard case .integer(let d) = o["desired_replicas"], let ts = o["ts"].number else {
+                throw CocoaError(.coderReadCorrupt)
+            }
+            if case .string(let text) = o["last_scale_time"] {
+                rescales.insert(try Date(text, strategy: .iso8601).timeIntervalSince1970)
+            }
             return (ts, d)
         }
         return (start, perSecond, observed, rescales.sorted())
     }
 
     /// The run's load from 60 s before its first request to 120 s after its last.
-    static func predict(_ run: String, config: SimConfig = ReplayTests.cluster, phase: Double = 7.5) throws -> (Agreement, Simulator) {
+    static func predict(
+        _ run: String, config: SimConfig = ReplayTests.cluster, phase: Double = 7.5
+    ) throws -> (Agreement, Simulator) {
         let (start, perSecond, observed, _) = try load(run)
         let lead = 60
         var sim = Simulator(config: config, start: start - Double(lead), seconds: perSecond.count + lead + 120) { t in
@@ -74,7 +84,9 @@ import Testing
         let phase = try #require(Agreement.phase(ofRescalesAt: rescales, start: start - 60))
         let (a, _) = try Self.predict(run, phase: phase)
         #expect(a.fraction >= 0.85, "\(run) at phase \(phase): \(a.periodsAgreeing) of \(a.periods)")
-        #expect(a.rescales >= 3 && a.rescalesMatched == a.rescales, "\(run) at phase \(phase): rescales \(a.rescalesMatched) of \(a.rescales)")
+        #expect(
+            a.rescales >= 3 && a.rescalesMatched == a.rescales,
+            "\(run) at phase \(phase): rescales \(a.rescalesMatched) of \(a.rescales)")
     }
 
     /// The phase read back from rescale times, including across the period's wrap.
@@ -93,7 +105,9 @@ import Testing
         func lines() throws -> [[UInt8]] {
             let (start, perSecond, _, _) = try Self.load("steps-to-overload")
             var out: [[UInt8]] = []
-            var sim = Simulator(config: Self.cluster, start: start, seconds: perSecond.count) { t in perSecond[min(Int(t), perSecond.count - 1)] }
+            var sim = Simulator(config: Self.cluster, start: start, seconds: perSecond.count) { t in
+                perSecond[min(Int(t), perSecond.count - 1)]
+            }
             sim.run { out.append($0.serialized(realPrecision: 16)) }
             return out
         }

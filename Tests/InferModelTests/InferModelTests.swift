@@ -14,7 +14,8 @@ import Testing
     }
 
     @Test func differentInputsDiffer() {
-        let outputs = Set(["a", "b", "hello", "world", ""].map { model.generate(input: Array($0.utf8), tokens: 6) { _ in 1 } })
+        let outputs = Set(
+            ["a", "b", "hello", "world", ""].map { model.generate(input: Array($0.utf8), tokens: 6) { _ in 1 } })
         #expect(outputs.count >= 4)
     }
 
@@ -90,7 +91,8 @@ import Testing
         // A seed changes the start; sampling with a temperature is seeded too.
         var seeded = Model.Decoder(model: model, input: input, seed: 9, temperature: 0.8)
         var again = Model.Decoder(model: model, input: input, seed: 9, temperature: 0.8)
-        let a = (0..<12).map { _ in seeded.next(model) { _ in false } }, b = (0..<12).map { _ in again.next(model) { _ in false } }
+        let a = (0..<12).map { _ in seeded.next(model) { _ in false } },
+            b = (0..<12).map { _ in again.next(model) { _ in false } }
         #expect(a == b && a != whole)
     }
 

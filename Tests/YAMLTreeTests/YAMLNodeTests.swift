@@ -3,12 +3,14 @@ import YAMLTree
 
 @Suite struct YAMLNodeTests {
     @Test func blockAndFlowStylesReadAlike() throws {
-        let block = try #require(try YAMLNode.parse("""
-            name: kind
-            list:
-            - a
-            - {x: 1}
-            """))
+        let block = try #require(
+            try YAMLNode.parse(
+                """
+                name: kind
+                list:
+                - a
+                - {x: 1}
+                """))
         let flow = try #require(try YAMLNode.parse(#"{name: kind, list: [a, {x: 1}]}"#))
         #expect(block == flow)
         #expect(block["name"]?.string == "kind")
@@ -18,15 +20,17 @@ import YAMLTree
     }
 
     @Test func plainScalarsResolveQuotedOnesStayText() throws {
-        let node = try #require(try YAMLNode.parse("""
-            a: true
-            b: "true"
-            c: off
-            d: ~
-            e:
-            f: !custom yes
-            g: 'null'
-            """))
+        let node = try #require(
+            try YAMLNode.parse(
+                """
+                a: true
+                b: "true"
+                c: off
+                d: ~
+                e:
+                f: !custom yes
+                g: 'null'
+                """))
         #expect(node["a"]?.bool == true)
         #expect(node["b"]?.bool == nil && node["b"]?.string == "true")
         #expect(node["c"]?.bool == false)
@@ -37,14 +41,16 @@ import YAMLTree
     }
 
     @Test func blockScalarsAndAliases() throws {
-        let node = try #require(try YAMLNode.parse("""
-            base: &b {server: "https://x:6443"}
-            copy: *b
-            text: |
-              line one
-              line two
-            after: 1
-            """))
+        let node = try #require(
+            try YAMLNode.parse(
+                """
+                base: &b {server: "https://x:6443"}
+                copy: *b
+                text: |
+                  line one
+                  line two
+                after: 1
+                """))
         #expect(node["copy"] == node["base"])
         #expect(node["text"]?.string == "line one\nline two\n")
     }
