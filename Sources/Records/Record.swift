@@ -1,5 +1,7 @@
 /// One request's outcome: the record infer-load writes and infer-stats reads, one
 /// JSON object per line, keys in this order (infer-records(5), man/man5/infer-records.5).
+/// Its fields are declared below, in `RecordField` and `RecordSchema`: a new field is a
+/// property here, a case there and its line in `RecordSchema.declaration`, all in this file.
 public struct Record: Equatable, Sendable {
     /// Unix time in seconds (µs precision) at which the request was scheduled.
     public var ts: Double
@@ -67,5 +69,150 @@ public struct Record: Equatable, Sendable {
     /// The error kinds a generator writes.
     public enum ErrorKind: String, CaseIterable, Sendable {
         case connect, tls, timeout, reset, `protocol`, overload, cancelled
+    }
+}
+
+/// A request record's fields, declared once (infer-records(5)). The encoder, the fast
+/// decoder's key dispatch, the jansson path and their checks all read this declaration,
+/// and a test holds the man page's field list to it: adding a field is a case here, its
+/// line in `RecordSchema.declaration`, the `Record` property it reads, and the code that
+/// produces and consumes it.
+public enum RecordField: Int, CaseIterable, Sendable {
+    // The order records are written in.
+    case ts, seq, latencyMs, serviceMs, status, bytes, error, pod, connectMs
+    case ttftMs, itlMs, itlMaxMs, tokensIn, tokensOut
+
+    /// This field's declaration.
+    public var spec: FieldSpec { RecordSchema.fields[rawValue] }
+}
+
+/// How a record field is spelled, typed, written and read.
+public struct FieldSpec: Sendable {
+    /// The JSON type and range of a value.
+    public enum Kind: Sendable, Equatable {
+        /// A number: Unix time in seconds, written with µs precision.
+        case unixSeconds
+        /// A number ≥ 0 of milliseconds, written with µs precision.
+        case milliseconds
+        /// An integer in the range.
+        case integer(ClosedRange<Int>)
+        /// A string.
+        case string
+    }
+
+    /// What a reader may expect of the key.
+    public enum Presence: Sendable, Equatable {
+        /// Every record has it, and it is not null: a line without it is not a record.
+        case required
+        /// Every record has it; it may be null.
+        case requiredOrNull
+        /// Read when present; null means not known.
+        case optional
+    }
+
+    public let key: String
+    public let kind: Kind
+    public let presence: Presence
+    /// The first version whose generator wrote it.
+    public let since: String
+    /// The value a generator writes for a record: nil leaves the key out, `.null` writes null.
+    let read: @Sendable (Record) -> FieldValue?
+
+    init(
+        _ key: String, _ kind: Kind, _ presence: Presence, since: String,
+        _ read: @escaping @Sendable (Record) -> FieldValue?
+    ) {
+        self.key = key
+        self.kind = kind
+        self.presence = presence
+        self.since = since
+        self.read = read
+    }
+
+    /// Whether null is a valid value.
+    public var nullable: Bool { presence != .required }
+
+    /// The type a reader expects, as the man page and error messages say it.
+    public var typeName: String {
+        switch kind {
+        case .unixSeconds, .milliseconds: nullable ? "number or null" : "number"
+        case .integer: nullable ? "integer or null" : "integer"
+        case .string: nullable ? "string or null" : "string"
+        }
+    }
+
+    /// The value `record` carries in this field (nil: the key is left out).
+    public func value(in record: Record) -> FieldValue? { read(record) }
+}
+
+/// A field's value, as written and as read.
+public enum FieldValue: Equatable, Sendable {
+    case number(Double)
+    case integer(Int)
+    case string(String)
+    case null
+}
+
+/// A set of fields, as a bit mask over `RecordField`'s raw values (no allocation on the
+/// decoder's path).
+public struct RecordFieldSet: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public init(_ field: RecordField) { rawValue = 1 << UInt32(field.rawValue) }
+
+    /// A completion's token figures (infer-load --api openai).
+    public static let completion: RecordFieldSet = [
+        .init(.ttftMs), .init(.itlMs), .init(.itlMaxMs), .init(.tokensIn), .init(.tokensOut),
+    ]
+}
+
+/// The declaration of every field, in `RecordField`'s order.
+public enum RecordSchema {
+    public static let fields: [FieldSpec] = RecordField.allCases.map(declaration)
+
+    /// The largest integer a record carries exactly (a JSON number read as a double).
+    public static let maxInteger = 1 << 53
+
+    /// One line per field: key, kind, presence, since, and what a `Record` writes.
+    static func declaration(_ field: RecordField) -> FieldSpec {
+        let count = 0...maxInteger
+        switch field {
+        case .ts: return FieldSpec("ts", .unixSeconds, .required, since: "0.1.0") { .number($0.ts) }
+        case .seq: return FieldSpec("seq", .integer(count), .optional, since: "0.1.0") { .integer($0.seq) }
+        case .latencyMs:
+            return FieldSpec("latency_ms", .milliseconds, .required, since: "0.1.0") { .number($0.latencyMs) }
+        case .serviceMs:
+            return FieldSpec("service_ms", .milliseconds, .optional, since: "0.1.0") { .number($0.serviceMs) }
+        case .status: return FieldSpec("status", .integer(0...999), .required, since: "0.1.0") { .integer($0.status) }
+        case .bytes: return FieldSpec("bytes", .integer(count), .optional, since: "0.1.0") { .integer($0.bytes) }
+        case .error: return FieldSpec("error", .string, .requiredOrNull, since: "0.1.0") { .nullable($0.error) }
+        case .pod: return FieldSpec("pod", .string, .optional, since: "0.1.0") { .nullable($0.pod) }
+        case .connectMs:
+            return FieldSpec("connect_ms", .milliseconds, .optional, since: "0.1.0") {
+                $0.connectMs.map(FieldValue.number)
+            }
+        case .ttftMs: return FieldSpec("ttft_ms", .milliseconds, .optional, since: "0.1.0") { .token($0, \.ttftMs) }
+        case .itlMs: return FieldSpec("itl_ms", .milliseconds, .optional, since: "0.1.0") { .token($0, \.itlMs) }
+        case .itlMaxMs:
+            return FieldSpec("itl_max_ms", .milliseconds, .optional, since: "0.1.0") { .token($0, \.itlMaxMs) }
+        case .tokensIn:
+            return FieldSpec("tokens_in", .integer(count), .optional, since: "0.1.0") { .count($0, \.tokensIn) }
+        case .tokensOut:
+            return FieldSpec("tokens_out", .integer(count), .optional, since: "0.1.0") { .count($0, \.tokensOut) }
+        }
+    }
+}
+
+extension FieldValue {
+    /// A string, or null.
+    static func nullable(_ value: String?) -> FieldValue { value.map(FieldValue.string) ?? .null }
+
+    /// A completion's figure: absent from other records, null in a completion's when not known.
+    static func token(_ record: Record, _ path: KeyPath<Record.Tokens, Double?>) -> FieldValue? {
+        record.tokens.map { $0[keyPath: path].map(FieldValue.number) ?? .null }
+    }
+
+    static func count(_ record: Record, _ path: KeyPath<Record.Tokens, Int?>) -> FieldValue? {
+        record.tokens.map { $0[keyPath: path].map(FieldValue.integer) ?? .null }
     }
 }
