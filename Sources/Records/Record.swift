@@ -132,15 +132,6 @@ public struct FieldSpec: Sendable {
     /// Whether null is a valid value.
     public var nullable: Bool { presence != .required }
 
-    /// The type a reader expects, as the man page and error messages say it.
-    public var typeName: String {
-        switch kind {
-        case .unixSeconds, .milliseconds: nullable ? "number or null" : "number"
-        case .integer: nullable ? "integer or null" : "integer"
-        case .string: nullable ? "string or null" : "string"
-        }
-    }
-
     /// The value `record` carries in this field (nil: the key is left out).
     public func value(in record: Record) -> FieldValue? { read(record) }
 }

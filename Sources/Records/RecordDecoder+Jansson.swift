@@ -60,12 +60,15 @@ extension RecordDecoder {
 }
 
 extension FieldSpec.Kind {
-    /// The type, as "must be …" says it.
-    var article: String {
+    /// The JSON type, as the man page names it.
+    public var typeWord: String {
         switch self {
-        case .unixSeconds, .milliseconds: "a number"
-        case .integer: "an integer"
-        case .string: "a string"
+        case .unixSeconds, .milliseconds: "number"
+        case .integer: "integer"
+        case .string: "string"
         }
     }
+
+    /// The type, as "must be …" says it.
+    var article: String { (typeWord == "integer" ? "an " : "a ") + typeWord }
 }

@@ -171,13 +171,3 @@ import Testing
         return try String(contentsOfFile: parts.joined(separator: "/") + "/man/man5/infer-records.5", encoding: .utf8)
     }
 }
-
-extension FieldSpec.Kind {
-    var typeWord: String {
-        switch self {
-        case .unixSeconds, .milliseconds: "number"
-        case .integer: "integer"
-        case .string: "string"
-        }
-    }
-}
